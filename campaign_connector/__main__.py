@@ -1,0 +1,3 @@
+from campaign_connector.cli import main
+
+main()

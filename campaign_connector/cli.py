@@ -1,0 +1,287 @@
+"""The command line: parse → call → render → exit code. Each command body is short; the work lives in the
+library modules, which never import typer.
+
+Exit codes: 0 success; 1 an error the tool reports (bad config, bad input, missing run); 2 wrong usage.
+"""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from campaign_connector import __version__
+from campaign_connector.errors import EXIT_ERROR, CampaignConnectorError, NotImplementedYet
+from campaign_connector.store import DB_ENVVAR, resolve_db_path
+
+app = typer.Typer(
+    name="campaign-connector",
+    help=(
+        "Replay interaction logs through Campaign Connector follow-up campaigns: who would get which "
+        "follow-up, when, and why not.\n\n"
+        "Example: campaign-connector demo"
+    ),
+    context_settings={"help_option_names": ["-h", "--help"]},
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+#: Progress, summaries and errors go to stderr; results go to stdout.
+err = Console(stderr=True, highlight=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"campaign-connector {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    """Replay interaction logs through Campaign Connector follow-up campaigns."""
+
+
+DbOption = typer.Option(
+    None, "--db", envvar=DB_ENVVAR, show_envvar=True,
+    help="Database file (default ./campaign_connector.db).",
+)
+RunOption = typer.Option(None, "--run", help="Run name or id (default: the latest run).")
+
+
+class ValidateFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+class ImportFormat(StrEnum):
+    auto = "auto"
+    csv = "csv"
+    jsonl = "jsonl"
+    currents = "currents"
+
+
+class ReportFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+class SendsFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+class TestFormat(StrEnum):
+    text = "text"
+    junit = "junit"
+
+
+def _not_yet(command: str, issue: int) -> None:
+    raise NotImplementedYet(f"`{command}` is not implemented yet (issue {issue}); nothing was done")
+
+
+@app.command()
+def validate(
+    config: Path = typer.Argument(..., help="The campaign file (YAML)."),
+    db: str | None = typer.Option(None, "--db", envvar=DB_ENVVAR, help="Also check against this event log."),
+    strict: bool = typer.Option(False, "--strict", help="Warnings fail too (exit 1)."),
+    format: ValidateFormat = typer.Option(ValidateFormat.text, "--format", help="text, or json for CI."),
+) -> None:
+    """Check a campaign file; every problem as FILE:LINE:COL: key.path: message.
+
+    Example: campaign-connector validate campaigns.yaml --strict
+    """
+    _not_yet("validate", 3)
+
+
+@app.command("import")
+def import_(
+    files: list[Path] = typer.Argument(..., help="Event logs: .csv, .jsonl (.gz too), Currents .avro/.json."),
+    format: ImportFormat = typer.Option(ImportFormat.auto, "--format", help="Input format (default: by extension)."),
+    skip_invalid: bool = typer.Option(
+        False, "--skip-invalid", help="Store good rows; write bad rows to a rejects file."
+    ),
+    rejects: Path | None = typer.Option(None, "--rejects", help="Rejects file (default <input>.rejects.jsonl)."),
+    user_key: str = typer.Option("user_id", "--user-key", help="Currents: user_id or external_user_id."),
+    db: str | None = DbOption,
+) -> None:
+    """Import interaction events into the database (all-or-nothing; re-importing stores nothing twice).
+
+    Example: campaign-connector import events.csv.gz
+    """
+    _not_yet("import", 4)
+
+
+@app.command("import-users")
+def import_users(
+    file: Path = typer.Argument(..., help="Users file: CSV or JSONL with user_id, timezone, attributes."),
+    format: ImportFormat = typer.Option(ImportFormat.auto, "--format", help="csv or jsonl (default: by extension)."),
+    db: str | None = DbOption,
+) -> None:
+    """Import user profiles: time zones, global control group overrides, unsubscribes, attributes.
+
+    Example: campaign-connector import-users users.csv
+    """
+    _not_yet("import-users", 4)
+
+
+@app.command()
+def replay(
+    config: Path = typer.Argument(..., help="The campaign file (YAML)."),
+    until: str | None = typer.Option(None, "--until", help="Horizon (ISO-8601); default: the last logged event."),
+    name: str | None = typer.Option(None, "--name", help="Name of the run (default run-N)."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Processes to split users across."),
+    db: str | None = DbOption,
+) -> None:
+    """Replay the event log through the campaigns and store the decisions as a run.
+
+    Example: campaign-connector replay campaigns.yaml --name baseline
+    """
+    _not_yet("replay", 5)
+
+
+@app.command()
+def report(
+    run: str | None = RunOption,
+    format: ReportFormat = typer.Option(ReportFormat.table, "--format", help="table, json or csv."),
+    db: str | None = DbOption,
+) -> None:
+    """Per campaign: triggered, sent, control, cancelled, suppressed by reason, pending, conversions.
+
+    Example: campaign-connector report --format json
+    """
+    _not_yet("report", 6)
+
+
+@app.command()
+def sends(
+    run: str | None = RunOption,
+    user: str | None = typer.Option(None, "--user", help="Only this user."),
+    campaign: str | None = typer.Option(None, "--campaign", help="Only this campaign."),
+    status: str | None = typer.Option(None, "--status", help="Only this status."),
+    reason: str | None = typer.Option(None, "--reason", help="Only this reason."),
+    since: str | None = typer.Option(None, "--since", help="Triggered at or after this time."),
+    before: str | None = typer.Option(None, "--before", help="Triggered before this time."),
+    format: SendsFormat = typer.Option(SendsFormat.table, "--format", help="table, csv or jsonl."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write to this file instead of stdout."),
+    db: str | None = DbOption,
+) -> None:
+    """The decisions of a run, one row per trigger.
+
+    Example: campaign-connector sends --campaign discount_push --status suppressed --format csv
+    """
+    _not_yet("sends", 6)
+
+
+@app.command()
+def explain(
+    user: str = typer.Argument(..., help="The user id."),
+    run: str | None = RunOption,
+    campaign: str | None = typer.Option(None, "--campaign", help="Only this campaign's decisions."),
+    db: str | None = DbOption,
+) -> None:
+    """One user's timeline: events, triggers, pending sends, exceptions, caps, and each decision and why.
+
+    Example: campaign-connector explain u00042
+    """
+    _not_yet("explain", 6)
+
+
+@app.command()
+def diff(
+    run_a: str = typer.Argument(..., help="The baseline run (name or id)."),
+    run_b: str = typer.Argument(..., help="The what-if run (name or id)."),
+    format: ReportFormat = typer.Option(ReportFormat.table, "--format", help="table, json or csv."),
+    fail_on_change: bool = typer.Option(False, "--fail-on-change", help="Exit 1 when the runs differ."),
+    db: str | None = DbOption,
+) -> None:
+    """What-if: per campaign and per user, sends gained, lost and moved between two runs.
+
+    Example: campaign-connector diff baseline what-if
+    """
+    _not_yet("diff", 6)
+
+
+@app.command()
+def runs(
+    delete: str | None = typer.Option(None, "--delete", help="Delete this run (name or id)."),
+    db: str | None = DbOption,
+) -> None:
+    """The stored runs.
+
+    Example: campaign-connector runs
+    """
+    _not_yet("runs", 6)
+
+
+@app.command()
+def demo() -> None:
+    """The whole pipeline on the shipped sample data, in a throw-away database.
+
+    Example: campaign-connector demo
+    """
+    _not_yet("demo", 2)
+
+
+@app.command()
+def generate(
+    users: int = typer.Option(..., "--users", min=1, help="Number of users."),
+    days: int = typer.Option(..., "--days", min=1, help="Days of activity."),
+    seed: int = typer.Option(1, "--seed", help="Random seed (same seed, same file)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Output file (.csv, .jsonl, .gz too)."),
+) -> None:
+    """A realistic synthetic event log for campaigns.example.yaml.
+
+    Example: campaign-connector generate --users 1000 --days 30 -o events.csv
+    """
+    _not_yet("generate", 2)
+
+
+@app.command()
+def schema() -> None:
+    """The campaign file's JSON Schema, for editors.
+
+    Example: campaign-connector schema > campaigns.schema.json
+    """
+    _not_yet("schema", 3)
+
+
+@app.command("test")
+def test_(
+    paths: list[Path] = typer.Argument(..., help="Scenario files or folders of them."),
+    format: TestFormat = typer.Option(TestFormat.text, "--format", help="text, or junit (XML)."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write the report here."),
+) -> None:
+    """Run scenario files: events in, expected decisions out.
+
+    Example: campaign-connector test scenarios/
+    """
+    _not_yet("test", 9)
+
+
+def db_path(option: str | None) -> Path:
+    """The database location rule of SPEC §5."""
+    return resolve_db_path(option)
+
+
+def main() -> None:
+    """Console-script entry point. Usage errors exit 2 (Click); foreseen errors print one line and exit 1."""
+    try:
+        app(prog_name="campaign-connector")
+    except CampaignConnectorError as error:
+        err.print(f"Error: {error}", markup=False, soft_wrap=True)
+        sys.exit(error.exit_code)
+    except KeyboardInterrupt:
+        err.print("Interrupted; nothing was half-written.")
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(EXIT_ERROR)

@@ -1,0 +1,116 @@
+"""The database schema as versioned migrations. ``PRAGMA user_version`` records how far a database is.
+
+Add a migration by appending a function; never edit one that has shipped. A database whose version is newer
+than the last migration here is refused (it was written by a newer campaign-connector).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+
+def _run(conn: sqlite3.Connection, script: str) -> None:
+    """Run statements one by one (``executescript`` would commit the migration's transaction)."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--"):
+            continue
+        statement += line
+        if sqlite3.complete_statement(statement):
+            conn.execute(statement)
+            statement = ""
+
+
+def _v1(conn: sqlite3.Connection) -> None:
+    _run(
+        conn,
+        """
+        CREATE TABLE meta (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        -- One row per logged event. seq is the import order; time is ms since the epoch, UTC.
+        CREATE TABLE events (
+            seq INTEGER PRIMARY KEY,
+            id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            time INTEGER NOT NULL,
+            event TEXT NOT NULL,
+            campaign TEXT,
+            link_alias TEXT,
+            button_id TEXT,
+            page TEXT,
+            machine_open INTEGER NOT NULL DEFAULT 0,
+            conversion_index INTEGER,
+            timezone TEXT,
+            properties TEXT,
+            import_id INTEGER
+        );
+        CREATE UNIQUE INDEX events_id ON events (id);
+        CREATE INDEX events_user_time ON events (user_id, time, seq);
+        -- The users file (SPEC §3.3); attributes is a JSON object of every other column.
+        CREATE TABLE users (
+            user_id TEXT PRIMARY KEY,
+            timezone TEXT,
+            global_control_group INTEGER,
+            unsubscribed TEXT,
+            attributes TEXT NOT NULL DEFAULT '{}'
+        );
+        CREATE TABLE imports (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            files TEXT NOT NULL,
+            format TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            stored INTEGER NOT NULL,
+            duplicates INTEGER NOT NULL,
+            rejected INTEGER NOT NULL
+        );
+        -- A stored replay. status is 'running' until its decisions are all written, then 'complete';
+        -- only complete runs are listed or read.
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            status TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            config_path TEXT NOT NULL,
+            config_text TEXT NOT NULL,
+            config_hash TEXT NOT NULL,
+            log_fingerprint TEXT NOT NULL,
+            engine_version TEXT NOT NULL,
+            options TEXT NOT NULL,
+            counts TEXT NOT NULL DEFAULT '{}',
+            until INTEGER,
+            events INTEGER NOT NULL DEFAULT 0,
+            users INTEGER NOT NULL DEFAULT 0
+        );
+        -- The decisions of a run (SPEC §4.2); seq is the processing order within the run.
+        CREATE TABLE decisions (
+            run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            user_id TEXT NOT NULL,
+            campaign TEXT NOT NULL,
+            status TEXT NOT NULL,
+            reason TEXT,
+            detail TEXT,
+            trigger TEXT NOT NULL,
+            source_campaign TEXT,
+            trigger_event_id TEXT NOT NULL,
+            triggered_at INTEGER NOT NULL,
+            due_at INTEGER,
+            sent_at INTEGER,
+            variant TEXT,
+            channels TEXT NOT NULL,
+            PRIMARY KEY (run_id, seq)
+        );
+        CREATE INDEX decisions_user ON decisions (run_id, user_id, triggered_at, seq);
+        CREATE INDEX decisions_campaign ON decisions (run_id, campaign, status);
+        """
+    )
+
+
+#: Migrations in order; migration i brings a database to version i + 1.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1,)
+
+SCHEMA_VERSION = len(MIGRATIONS)
