@@ -435,3 +435,45 @@ class Decision(NamedTuple):
     """Variant id; None without variants and for control rows."""
     channels: tuple[str, ...]
     """Channels actually sent (all the campaign's channels for non-sent rows)."""
+
+
+class Conversion(NamedTuple):
+    """A conversion the replay counted: the first matching event within a send's (or enrollment's) window."""
+
+    user_id: str
+    """The user."""
+    campaign: str
+    """The campaign converted on."""
+    index: int
+    """0-based index of the campaign's conversion event (0 = primary)."""
+    time: int
+    """ms of the converting event."""
+    event_id: str
+    """The converting event's id."""
+    decision: int
+    """Index, in the user's decisions, of the ``sent`` or ``control`` decision it converts."""
+    control: bool
+    """Whether that decision was a control enrollment."""
+
+
+class TraceEntry(NamedTuple):
+    """One line of a user's replayed timeline, for ``explain`` (only collected when asked for)."""
+
+    time: int
+    """ms."""
+    kind: str
+    """``event``, ``synthetic``, ``trigger``, ``pending``, ``exception``, ``hold``, ``cap``, ``decision``,
+    ``conversion``."""
+    campaign: str | None
+    """The campaign concerned, if any."""
+    text: str
+    """What happened, in plain words."""
+
+
+class UserResult(NamedTuple):
+    """What the engine returns for one user."""
+
+    decisions: list[Decision]
+    """In processing order."""
+    conversions: list[Conversion]
+    """In time order."""

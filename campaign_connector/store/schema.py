@@ -106,6 +106,18 @@ def _v1(conn: sqlite3.Connection) -> None:
         );
         CREATE INDEX decisions_user ON decisions (run_id, user_id, triggered_at, seq);
         CREATE INDEX decisions_campaign ON decisions (run_id, campaign, status);
+        -- Conversions counted by a run; decision_seq is the converted send's or enrollment's decision.
+        CREATE TABLE conversions (
+            run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            user_id TEXT NOT NULL,
+            campaign TEXT NOT NULL,
+            conversion_index INTEGER NOT NULL,
+            time INTEGER NOT NULL,
+            event_id TEXT NOT NULL,
+            decision_seq INTEGER NOT NULL,
+            control INTEGER NOT NULL
+        );
+        CREATE INDEX conversions_run ON conversions (run_id, campaign);
         """
     )
 
