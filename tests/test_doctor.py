@@ -1,0 +1,78 @@
+"""`doctor` and the store's handling of databases it cannot use: missing, corrupt, newer, foreign."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from campaign_connector.errors import StoreError
+from campaign_connector.store import Store
+from campaign_connector.store.schema import SCHEMA_VERSION
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "campaign_connector", *args], capture_output=True, text=True)
+
+
+def test_doctor_reports_a_healthy_empty_database(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    Store.open(db).close()
+    proc = cli("doctor", "--db", str(db))
+    assert proc.returncode == 0, proc.stderr
+    assert "integrity: ok" in proc.stdout
+    assert f"schema version: {SCHEMA_VERSION} (this campaign-connector writes {SCHEMA_VERSION})" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p.write_bytes(b"\x13\x37" * 2000), "not a campaign-connector database or corrupted"),
+        (lambda p: (Store.open(p).close(), p.write_bytes(p.read_bytes()[:3000])), "corrupted"),
+        (lambda p: None, "no database here"),
+    ],
+    ids=["random-bytes", "truncated", "missing"],
+)
+def test_unusable_database_is_one_line_naming_the_file(tmp_path: Path, make, message: str) -> None:
+    db = tmp_path / "x.db"
+    make(db)
+    proc = cli("doctor", "--db", str(db))
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {db}: "), proc.stderr
+    assert message in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_database_from_a_newer_schema_is_refused(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    Store.open(db).close()
+    with sqlite3.connect(db) as conn:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StoreError, match="newer than this campaign-connector understands"):
+        Store.open(db)
+
+
+def test_an_older_database_is_migrated(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    sqlite3.connect(db).close()  # an empty file: version 0
+    with Store.open(db) as store:
+        assert store.schema_version() == SCHEMA_VERSION
+
+
+def test_a_foreign_sqlite_database_is_not_touched(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE other (a)")
+    with pytest.raises(StoreError, match="not a campaign-connector database"):
+        Store.open(db)
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT name FROM sqlite_master").fetchall() == [("other",)]
+
+
+def test_a_folder_given_as_database_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="is a folder"):
+        Store.open(tmp_path)
