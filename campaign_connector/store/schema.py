@@ -68,7 +68,7 @@ def _v1(conn: sqlite3.Connection) -> None:
             rejected INTEGER NOT NULL
         );
         -- A stored replay. status is 'running' until its decisions are all written, then 'complete';
-        -- only complete runs are listed or read.
+        -- only complete runs are listed or read. owner is the writing process (host:pid) while running.
         CREATE TABLE runs (
             id INTEGER PRIMARY KEY,
             name TEXT NOT NULL UNIQUE,
@@ -83,7 +83,8 @@ def _v1(conn: sqlite3.Connection) -> None:
             counts TEXT NOT NULL DEFAULT '{}',
             until INTEGER,
             events INTEGER NOT NULL DEFAULT 0,
-            users INTEGER NOT NULL DEFAULT 0
+            users INTEGER NOT NULL DEFAULT 0,
+            owner TEXT
         );
         -- The decisions of a run (SPEC §4.2); seq is the processing order within the run.
         CREATE TABLE decisions (
