@@ -229,8 +229,9 @@ def replay(
     until: str | int | None = None,
     user_id: str = USER,
 ) -> list[Decision]:
-    """The decisions of one user's replay."""
-    return run(cfg, events, profile, until, user_id).decisions
+    """The decisions of one user's replay, ordered as ``sends`` shows them: by ``triggered_at``, then the
+    engine's processing order (a stable sort — the engine may append a row when its send resolves)."""
+    return sorted(run(cfg, events, profile, until, user_id).decisions, key=lambda d: d.triggered_at)
 
 
 def check_decisions(cfg: Config, decisions: Sequence[Decision]) -> None:
