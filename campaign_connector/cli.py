@@ -260,11 +260,25 @@ def test_(
     format: TestFormat = typer.Option(TestFormat.text, "--format", help="text, or junit (XML)."),
     output: Path | None = typer.Option(None, "-o", "--output", help="Write the report here."),
 ) -> None:
-    """Run scenario files: events in, expected decisions out.
+    """Run scenario files: events in, expected decisions out. Exit 1 when any scenario fails.
 
-    Example: campaign-connector test scenarios/
+    Example: campaign-connector test scenarios/ --format junit -o scenarios.xml
     """
-    _not_yet("test", 9)
+    from campaign_connector.errors import InputError
+    from campaign_connector.scenarios import render_junit, render_text, run_paths
+
+    report = run_paths(paths)
+    text = render_junit(report) if format is TestFormat.junit else render_text(report)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as error:
+            raise InputError(f"{output}: cannot write the report ({error.strerror or error})") from None
+    if output is not None or format is TestFormat.junit:
+        err.print(report.summary())
+    raise typer.Exit(0 if report.ok else 1)
 
 
 def db_path(option: str | None) -> Path:

@@ -1,0 +1,235 @@
+"""The scenario runner itself: relative times, matching and diffs, exhaustive mode, JUnit XML, located errors.
+
+The shipped scenarios (``scenarios/*.yaml``) run in ``test_scenarios_shipped.py``.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from campaign_connector.cli import app
+from campaign_connector.model import Config, Decision, Workspace
+from campaign_connector.scenarios import Expectation, Report, Scenario, ScenarioResult, match, parse_scenario_text
+from campaign_connector.scenarios.matching import diff_lines
+from campaign_connector.scenarios.render import render_junit, render_text
+from campaign_connector.scenarios.runner import FileResult
+from campaign_connector.scenarios.timespec import format_offset, parse_when, relative_ms
+from campaign_connector.timeutil import TimeParseError, parse_time
+
+BASE = parse_time("2026-01-05T09:00:00Z")
+HOUR = 3_600_000
+DAY = 24 * HOUR
+
+# --------------------------------------------------------------------------------------------------
+# Relative times
+
+
+@pytest.mark.parametrize(("text", "offset"), [
+    ("+2d", 2 * DAY),
+    ("+1h30m", 90 * 60_000),
+    ("+90s", 90_000),
+    ("-1d", -DAY),
+    ("+1w2d", 9 * DAY),
+    ("+0s", 0),
+    ("+1s500ms", 1_500),
+])
+def test_relative_times_count_exact_units_from_base_time(text: str, offset: int) -> None:
+    assert relative_ms(text) == offset
+    assert parse_when(text, BASE) == BASE + offset
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("2026-01-06T09:00:00Z", BASE + DAY),
+    ("2026-01-06T10:00:00+01:00", BASE + DAY),
+    (1767603600, BASE),
+])
+def test_absolute_times_ignore_base_time(value: object, expected: int) -> None:
+    assert parse_when(value, BASE) == expected
+    assert parse_when(value, None) == expected
+
+
+def test_relative_time_without_base_time_says_how_to_fix() -> None:
+    with pytest.raises(TimeParseError, match="needs a base_time"):
+        parse_when("+2d", None)
+
+
+@pytest.mark.parametrize(("ms", "text"), [(0, "+0s"), (90 * 60_000, "+1h30m"), (-DAY, "-1d"), (8 * DAY + 1, "+8d1ms")])
+def test_offsets_print_in_the_shortest_relative_form(ms: int, text: str) -> None:
+    assert format_offset(ms) == text
+
+
+# --------------------------------------------------------------------------------------------------
+# Matching
+
+
+def decision(user: str, campaign: str, status: str, reason: str | None = None, *, due: int | None = None,
+             sent: int | None = None, triggered: int = BASE, channels: tuple[str, ...] = ("push",),
+             detail: str | None = None) -> Decision:
+    return Decision(user, campaign, status, reason, detail, "receive_push", "src", "e1", triggered, due, sent,
+                    None, channels)
+
+
+def expect(index: int, **fields: object) -> Expectation:
+    if "user" in fields:
+        fields["user_id"] = fields.pop("user")
+    return Expectation(index, 10 + index, fields)
+
+
+def test_every_expectation_needs_a_distinct_decision() -> None:
+    decisions = [decision("u1", "f", "sent", sent=BASE)]
+    outcome = match([expect(0, user="u1", campaign="f"), expect(1, user="u1", campaign="f")], decisions,
+                    exhaustive=False)
+    assert len(outcome.matched) == 1
+    assert [e.index for e in outcome.missing] == [1]
+    assert not outcome.passed
+
+
+def test_a_loose_expectation_does_not_steal_the_decision_a_strict_one_needs() -> None:
+    decisions = [decision("u1", "f", "sent", sent=BASE + DAY), decision("u1", "f", "cancelled", "exception")]
+    outcome = match([expect(0, user="u1", campaign="f"), expect(1, user="u1", status="sent")], decisions,
+                    exhaustive=True)
+    assert outcome.passed
+
+
+def test_only_the_fields_given_are_compared() -> None:
+    decisions = [decision("u1", "f", "sent", due=BASE, sent=BASE + HOUR, detail="held by quiet hours until 07:00")]
+    assert match([expect(0, campaign="f")], decisions, exhaustive=False).passed
+    assert match([expect(0, sent_at=BASE + HOUR, detail="quiet hours")], decisions, exhaustive=False).passed
+    assert match([expect(0, reason=None, channels=("push",))], decisions, exhaustive=False).passed
+    assert not match([expect(0, reason="quiet_hours")], decisions, exhaustive=False).passed
+
+
+def test_a_near_miss_names_each_differing_field_with_relative_times() -> None:
+    decisions = [decision("u2", "resend", "sent", due=BASE + 7 * DAY, sent=BASE + 7 * DAY)]
+    outcome = match([expect(0, user="u2", campaign="resend", status="cancelled", reason="exception")], decisions,
+                    exhaustive=False)
+    assert [(e.index, d.user_id) for e, d in outcome.near_misses] == [(0, "u2")]
+    lines = diff_lines(outcome, BASE)
+    assert lines[0] == "~ expected #1 (line 10) differs: user_id=u2 campaign=resend status=cancelled reason=exception"
+    assert "    status: expected cancelled, got sent" in lines
+    assert "    reason: expected exception, got null" in lines
+    assert any("sent_at=2026-01-12T09:00:00Z (+7d)" in line for line in lines)
+
+
+def test_a_time_difference_shows_both_times() -> None:
+    decisions = [decision("u1", "f", "sent", due=BASE + DAY, sent=BASE + DAY)]
+    outcome = match([expect(0, user="u1", campaign="f", sent_at=BASE + 2 * DAY)], decisions, exhaustive=False)
+    assert ("    sent_at: expected 2026-01-07T09:00:00Z (+2d), got 2026-01-06T09:00:00Z (+1d)"
+            in diff_lines(outcome, BASE))
+
+
+def test_missing_when_no_decision_has_the_user_and_campaign() -> None:
+    outcome = match([expect(0, user="u3", campaign="f", status="sent")], [decision("u1", "f", "sent")],
+                    exhaustive=False)
+    assert [e.index for e in outcome.missing] == [0]
+    assert diff_lines(outcome, BASE)[0] == "- expected #1 (line 10) missing: user_id=u3 campaign=f status=sent"
+
+
+def test_exhaustive_reports_decisions_nobody_expected() -> None:
+    decisions = [decision("u1", "f", "sent"), decision("u2", "f", "suppressed", "frequency_cap")]
+    expected = [expect(0, user="u1", campaign="f")]
+    assert match(expected, decisions, exhaustive=False).passed
+    outcome = match(expected, decisions, exhaustive=True)
+    assert [d.user_id for d in outcome.unexpected] == ["u2"]
+    assert any(line.startswith("+ unexpected: user_id=u2 campaign=f status=suppressed reason=frequency_cap")
+               for line in diff_lines(outcome, BASE))
+
+
+def test_exhaustive_with_no_expectations_means_no_decisions_at_all() -> None:
+    assert match([], [], exhaustive=True).passed
+    assert not match([], [decision("u1", "f", "sent")], exhaustive=True).passed
+
+
+# --------------------------------------------------------------------------------------------------
+# Reports: text and JUnit
+
+
+def _scenario(name: str) -> Scenario:
+    return Scenario(name=name, file="scenarios/x.yaml", line=3, description="A rule in words.",
+                    config=Config(Workspace(), ()), base_time=BASE)
+
+
+def _report() -> Report:
+    good = ScenarioResult(_scenario("passes"), match([], [], exhaustive=True))
+    bad = ScenarioResult(_scenario("fails"), match([expect(0, user="u9", campaign="f")], [], exhaustive=False))
+    broken = ScenarioResult(_scenario("cannot run"), error="could not run: events:1: unknown time zone")
+    unreadable = FileResult("scenarios/bad.yaml", problems=[
+        parse_scenario_text("evnts: []\n", "scenarios/bad.yaml").problems[0]])
+    return Report([FileResult("scenarios/x.yaml", results=[good, bad, broken]), unreadable])
+
+
+def test_text_report_has_a_line_per_scenario_and_the_summary_last() -> None:
+    text = render_text(_report())
+    lines = text.splitlines()
+    assert lines[0] == "PASS  scenarios/x.yaml: passes"
+    assert lines[1] == "FAIL  scenarios/x.yaml: fails"
+    assert lines[2] == "      - expected #1 (line 10) missing: user_id=u9 campaign=f"
+    assert "ERROR scenarios/bad.yaml" in lines
+    assert lines[-1] == "1 passed, 3 failed"
+
+
+def test_junit_xml_parses_with_the_right_counts() -> None:
+    root = ET.fromstring(render_junit(_report()))
+    assert root.tag == "testsuites"
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("4", "1", "2")
+    suite = root.find("testsuite[@file='scenarios/x.yaml']")
+    assert suite is not None
+    cases = suite.findall("testcase")
+    assert [c.get("name") for c in cases] == ["passes", "fails", "cannot run"]
+    failure = cases[1].find("failure")
+    assert failure is not None and "missing: user_id=u9" in (failure.text or "")
+    assert cases[2].find("error") is not None
+    bad = root.find("testsuite[@file='scenarios/bad.yaml']/testcase/error")
+    assert bad is not None and "scenarios/bad.yaml:1:1: evnts: unknown key" in (bad.text or "")
+
+
+# --------------------------------------------------------------------------------------------------
+# Bad scenario files: located one-line errors
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("config: c.yaml\nevnts: []\nexpect: []\n",
+     "f.yaml:2:1: evnts: unknown key in a scenario file (did you mean 'events'?)"),
+    ("config: c.yaml\nevents:\n  - {user_id: u1, time: +1d, event: purchase}\nexpect: []\n",
+     "f.yaml:3:30: events[0].time: relative time '+1d' needs a base_time (add base_time: 2026-01-05T09:00:00Z)"),
+    ("config: c.yaml\nevents:\n  - {user_id: u1, tme: 2026-01-05, event: purchase}\nexpect: []\n",
+     "f.yaml:3:18: events[0].tme: unknown key in an event row (did you mean 'time'?)"),
+    ("config: c.yaml\nevents: []\nexpect:\n  - {user: u1, status: snet}\n",
+     "f.yaml:4:24: expect[0].status: unknown status 'snet' (did you mean 'sent'?)"),
+    ("config: c.yaml\nevents: []\nexpect:\n  - {user: u1, reason: exeption}\n",
+     "f.yaml:4:24: expect[0].reason: unknown reason 'exeption' (did you mean 'exception'?)"),
+    ("config: c.yaml\nevents: []\nexpect:\n  - {usr: u1}\n",
+     "f.yaml:4:6: expect[0].usr: unknown key in an expected decision (did you mean 'user'?)"),
+    ("events: []\nexpect: []\n", "f.yaml:1:1: config: missing"),
+    ("config: c.yaml\nevents: [\n", "f.yaml:3:1: malformed YAML"),
+    ("config: c.yaml\nconfig: d.yaml\n", "f.yaml:2:1: duplicate key 'config'"),
+    ("- a\n", "f.yaml:1:1: a scenario file is a mapping"),
+    ("config: c.yaml\nbase_time: yesterday\nexpect: []\n", "f.yaml:2:12: base_time: expected an ISO-8601 time"),
+])
+def test_bad_scenario_files_get_located_one_line_errors(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "c.yaml").write_text("version: 1\ncampaigns: []\n")
+    parsed = parse_scenario_text(text, str(tmp_path / "f.yaml"))
+    shown = [str(p).replace(str(tmp_path) + "/", "") for p in parsed.problems]
+    assert any(line.startswith(message) for line in shown), shown
+    assert all("\n" not in line for line in shown)
+    assert parsed.scenarios == []
+
+
+def test_cli_reports_a_bad_file_as_failed_with_its_location_and_exit_1(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("config: nowhere.yaml\nevents: []\nexpect: []\n")
+    result = CliRunner().invoke(app, ["test", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:1:9: config: no campaign file at {tmp_path}/nowhere.yaml" in result.output
+    assert result.output.splitlines()[-1] == "0 passed, 1 failed"
+    assert "Traceback" not in result.output
+
+
+def test_cli_missing_path_is_a_one_line_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["test", str(tmp_path / "none.yaml")])
+    assert result.exit_code == 1
+    assert "no such file or folder" in str(result.exception)
