@@ -1,0 +1,701 @@
+"""The per-user trigger engine: one user's ordered events and profile → decisions and conversions (SPEC §4).
+
+Pure and deterministic: no I/O, no clock, no randomness. ``Engine(config)`` compiles the config once into
+dispatch tables — for each (event name, source campaign) the campaigns it can trigger or cancel, with trigger
+indexes, in config order — so an event that matches nothing costs a dict lookup. ``Engine.run_user`` then
+replays one timeline:
+
+* at each instant T every send due at or before T runs first (by due time, config order, creation);
+* then one event at a time: synthetic events created at T first-in-first-out, then the next logged event;
+* each event is checked against every campaign in config order, exceptions before triggers, and the sends
+  it created run before the next event.
+
+Decisions the spec leaves open are documented where they are made (and in the README's semantics section).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from bisect import bisect_left, bisect_right
+from collections import deque
+from collections.abc import Sequence
+from heapq import heappop, heappush
+from typing import Any
+
+from campaign_connector.engine import clock
+from campaign_connector.engine.audience import holds, walk
+from campaign_connector.engine.match import Matcher, conversion_matches, trigger_accepts_campaign, trigger_event
+from campaign_connector.model import (
+    Campaign,
+    Config,
+    Conversion,
+    ConversionEvent,
+    Decision,
+    Event,
+    FrequencyCap,
+    PerformedFilter,
+    ReceivedFilter,
+    TraceEntry,
+    Trigger,
+    UserProfile,
+    UserResult,
+)
+from campaign_connector.timeutil import format_time, is_zone
+from campaign_connector.vocabulary import (
+    CAPPED_CHANNELS,
+    DELIVERY_EVENTS,
+    INTERACTIONS,
+    MAX_CHAIN_DEPTH,
+    REASON_TEXT,
+    RECEIVE_CHANNEL,
+    RECEIVE_EVENT,
+)
+
+#: Bumped whenever a rule changes what a replay decides; stored with each run.
+ENGINE_VERSION = "1"
+
+_NEVER = 1 << 62
+#: Without a horizon (``until=None``) sends run to completion, but no later than this long after the last
+#: logged event: a re-eligible cycle with delays (A → B → A) would otherwise never end.
+NO_HORIZON_SPAN_MS = 3_650 * 86_400_000
+_CONVERSION_EVENT = "perform_conversion_event"
+_CONTROL_EVENT = "enroll_in_control_group"
+
+#: Logged engagement events (opens, clicks, views) → the channel a replay ``sent`` must have used first.
+ENGAGEMENT_CHANNEL: dict[str, str] = {
+    i.base_event: i.channel
+    for i in INTERACTIONS.values()
+    if i.channel is not None and i.base_event not in DELIVERY_EVENTS and i.base_event != _CONVERSION_EVENT
+}
+
+
+def campaign_bucket(user_id: str, campaign_id: str) -> int:
+    """The user's control/variant bucket for a campaign, 0..99 (SPEC §4)."""
+    return int(hashlib.sha256(f"{user_id}:{campaign_id}".encode()).hexdigest()[:15], 16) % 100
+
+
+def global_bucket(user_id: str) -> int:
+    """The user's global control group bucket, 0..9999 (SPEC §4)."""
+    return int(hashlib.sha256(f"{user_id}".encode()).hexdigest()[:15], 16) % 10000
+
+
+class _Plan:
+    """A simulated, non-draft campaign compiled for the replay."""
+
+    __slots__ = (
+        "campaign", "id", "slot", "index", "channels", "published", "start", "end", "stopped", "gcg",
+        "audience", "audience_name", "reeligible_ms", "capped", "control", "variants", "conversions",
+    )
+
+    def __init__(self, campaign: Campaign, slot: int, gcg_applies: bool) -> None:
+        self.campaign = campaign
+        self.id = campaign.id
+        self.slot = slot
+        self.index = campaign.index
+        self.channels = campaign.channels
+        self.published = campaign.published_at if campaign.published_at is not None else -_NEVER
+        start = campaign.start_at if campaign.start_at is not None else campaign.published_at
+        self.start = start if start is not None else -_NEVER
+        self.end = campaign.end_at if campaign.end_at is not None else _NEVER
+        self.stopped = campaign.stopped_at if campaign.stopped_at is not None else _NEVER
+        self.gcg = gcg_applies
+        self.audience = campaign.audience
+        self.audience_name = f"audience {campaign.audience_segment}" if campaign.audience_segment else "audience"
+        self.reeligible_ms = None if campaign.reeligible_after is None else campaign.reeligible_after * 1000
+        #: Channels obeying (and counting toward) frequency caps; empty when the campaign opts out.
+        self.capped = tuple(c for c in campaign.channels if c in CAPPED_CHANNELS) if campaign.frequency_capping else ()
+        self.control = campaign.control_group
+        bounds, upper = [], campaign.control_group
+        for variant in campaign.variants:
+            upper += variant.percent
+            bounds.append((upper, variant.id))
+        self.variants = tuple(bounds)
+        self.conversions = tuple(enumerate(campaign.conversion_events))
+
+
+#: A dispatch entry: the plan, its matching exceptions and its matching triggers as (index, trigger, matcher).
+_Entry = tuple[_Plan, tuple[tuple[int, Trigger, Matcher | None], ...], tuple[tuple[int, Trigger, Matcher | None], ...]]
+
+
+class Engine:
+    """A config compiled for replaying users one at a time (SPEC §4). Safe to reuse for every user."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        workspace = config.workspace
+        self.workspace_zone = workspace.timezone or "UTC"
+        self.keys = config.campaign_keys()
+        self.simulated = frozenset(c.id for c in config.campaigns if c.simulated)
+        self.capping = {c.id: c.frequency_capping for c in config.campaigns}
+        self.caps: tuple[FrequencyCap, ...] = workspace.frequency_caps
+        gcg = workspace.global_control_group
+        self.gcg = gcg
+        excluded = set(gcg.exclude_tags) if gcg else set()
+        live = [c for c in config.campaigns if c.simulated and c.status != "draft"]
+        self.plans = [
+            _Plan(c, slot, gcg is not None and not excluded.intersection(c.tags)) for slot, c in enumerate(live)
+        ]
+        self._compiled = [
+            (
+                plan,
+                [(i, t, trigger_event(t), None if Matcher(t).trivial else Matcher(t)) for i, t in
+                 enumerate(plan.campaign.exceptions)],
+                [(i, t, trigger_event(t), None if Matcher(t).trivial else Matcher(t)) for i, t in
+                 enumerate(plan.campaign.triggers)],
+            )
+            for plan in self.plans
+        ]
+        self.dispatch: dict[tuple[str, str | None], tuple[_Entry, ...]] = {}
+        nodes = [node for plan in self.plans for node in walk(plan.audience)]
+        self.performed_names = frozenset(n.event for n in nodes if isinstance(n, PerformedFilter))
+        self.needs_receipts = any(isinstance(n, ReceivedFilter) for n in nodes)
+
+    def entries(self, name: str, campaign: str | None) -> tuple[_Entry, ...]:
+        """The campaigns an event of this name and (resolved) source campaign can cancel or trigger, in config
+        order, each with its matching exceptions and triggers. Built on first use and cached."""
+        key = (name, campaign)
+        found = self.dispatch.get(key)
+        if found is None:
+            built = []
+            for plan, exceptions, triggers in self._compiled:
+                exc = tuple(
+                    (i, t, m) for i, t, e, m in exceptions if e == name and trigger_accepts_campaign(t, campaign)
+                )
+                trg = tuple(
+                    (i, t, m) for i, t, e, m in triggers if e == name and trigger_accepts_campaign(t, campaign)
+                )
+                if exc or trg:
+                    built.append((plan, exc, trg))
+            found = self.dispatch[key] = tuple(built)
+        return found
+
+    def run_user(
+        self,
+        user_id: str,
+        events: Sequence[Event],
+        profile: UserProfile | None,
+        until: int | None,
+        trace: list[TraceEntry] | None = None,
+    ) -> UserResult:
+        """Replay one user's timeline (logged events sorted by (time, seq)) up to the horizon ``until`` (ms;
+        None = run every send to completion). Sends due after the horizon stay ``pending``. When ``trace`` is
+        a list, lines describing every step are appended to it for ``explain``."""
+        return _Run(self, user_id, profile, trace).replay(events, until)
+
+
+class _Pending:
+    """A scheduled send of a campaign for the user."""
+
+    __slots__ = ("plan", "row", "trigger_index", "trigger", "source", "event_id", "triggered_at", "due_at",
+                 "run_at", "depth", "notes", "active")
+
+    def __init__(self, plan: _Plan, row: int, trigger_index: int, trigger: str, source: str | None,
+                 event_id: str, triggered_at: int, due_at: int, depth: int, notes: list[str]) -> None:
+        self.plan = plan
+        self.row = row
+        self.trigger_index = trigger_index
+        self.trigger = trigger
+        self.source = source
+        self.event_id = event_id
+        self.triggered_at = triggered_at
+        self.due_at = due_at
+        self.run_at = due_at
+        self.depth = depth
+        self.notes = notes
+        self.active = True
+
+    def detail(self, extra: str | None = None) -> str:
+        notes = [*self.notes, extra] if extra else self.notes
+        return "; ".join(notes) if notes else f"trigger {self.trigger_index}"
+
+
+class _Run:
+    """The state of one user's replay."""
+
+    def __init__(self, engine: Engine, user_id: str, profile: UserProfile | None, trace: list[TraceEntry] | None):
+        self.engine = engine
+        self.user = user_id
+        self.attributes: dict[str, Any] = profile.attributes if profile is not None else {}
+        self.unsubscribed = profile.unsubscribed if profile is not None else frozenset()
+        zone = profile.timezone if profile is not None else None
+        self.profile_zone = zone if zone and is_zone(zone) else None
+        self.gcg_override = profile.global_control_group if profile is not None else None
+        self.trace = trace
+        self.decisions: list[Any] = []
+        self.conversions: list[Conversion] = []
+        slots = len(engine.plans)
+        self.pending: list[_Pending | None] = [None] * slots
+        self.last_receipt: list[int | None] = [None] * slots
+        self.sent_channels: dict[str, set[str]] = {}
+        self.heap: list[tuple[int, int, int, _Pending]] = []
+        self.created = 0
+        self.fifo: deque[tuple[Event, int]] = deque()
+        self.cap_times: dict[str, list[int]] = {}
+        self.cap_labels: dict[str, list[str]] = {}
+        self.performed: dict[str, tuple[list[int], list[Event]]] = {}
+        self.receipts: dict[str, list[int]] = {}
+        self.windows: list[tuple[int, int, int, ConversionEvent, _Plan, int, bool]] = []
+        self.synthetic_ids: dict[str, int] = {}
+        self.synthetic_count = 0
+        self.events: Sequence[Event] = ()
+        self.zone_times: list[int] | None = None
+        self.zone_names: list[str] = []
+        self.in_gcg: bool | None = None
+        self.buckets: dict[str, int] = {}
+
+    # ---------------------------------------------------------------------------------------------
+    # The loop
+
+    def replay(self, events: Sequence[Event], until: int | None) -> UserResult:
+        if until is not None and events and events[-1].time > until:
+            events = events[: bisect_right(events, until, key=_time)]
+        self.events = events
+        if until is None:
+            horizon = (events[-1].time if events else 0) + NO_HORIZON_SPAN_MS
+        else:
+            horizon = until
+        heap, fifo = self.heap, self.fifo
+        engine = self.engine
+        keys, simulated = engine.keys, engine.simulated
+        dispatch, entries_for = engine.dispatch, engine.entries
+        performed_names = engine.performed_names
+        counting = bool(engine.caps) or engine.needs_receipts
+        tracing = self.trace is not None
+        count, i = len(events), 0
+        while True:
+            if fifo:
+                next_time = fifo[0][0].time
+            elif i < count:
+                next_time = events[i].time
+            else:
+                next_time = _NEVER
+            if heap and heap[0][0] <= next_time and heap[0][0] <= horizon:
+                due, _, _, send = heappop(heap)
+                if send.active:
+                    self.run_send(send, due)
+                continue
+            if next_time == _NEVER:
+                break
+            if fifo:
+                event, depth = fifo.popleft()
+            else:
+                event, depth = events[i], 0
+                i += 1
+            name, raw = event.event, event.campaign
+            cid = keys.get(raw) if raw is not None else None
+            if not event.synthetic:
+                if cid in simulated and self.ignored(event, name, cid):
+                    continue
+                if counting and name in RECEIVE_CHANNEL:
+                    self.count_logged_receipt(event, name, cid)
+            if tracing:
+                self.trace_event(event, cid)
+            if name in performed_names:
+                times, seen = self.performed.setdefault(name, ([], []))
+                times.append(event.time)
+                seen.append(event)
+            if self.windows:
+                self.convert(event, depth)
+            entries = dispatch.get((name, cid))
+            if entries is None:
+                entries = entries_for(name, cid)
+            for plan, exceptions, triggers in entries:
+                if exceptions:
+                    send = self.pending[plan.slot]
+                    if send is not None and send.triggered_at < event.time:
+                        for _, exception, matcher in exceptions:
+                            if matcher is None or matcher.matches(event):
+                                self.cancel(send, exception, event)
+                                break
+                for index, trigger, matcher in triggers:
+                    if matcher is None or matcher.matches(event):
+                        self.trigger(plan, index, trigger, event, cid if cid is not None else raw, depth)
+                        break
+        for send in self.pending:
+            if send is not None:
+                self.finish(send, "pending", None, send.detail(), send.due_at)
+        return UserResult(self.decisions, self.conversions)
+
+    # ---------------------------------------------------------------------------------------------
+    # Logged events of simulated campaigns, caps and zones
+
+    def ignored(self, event: Event, name: str, cid: str) -> bool:
+        """A simulated campaign's logged deliveries and conversions never count; its logged engagement counts
+        only after a replay ``sent`` of it on that channel (SPEC §4, chaining)."""
+        if name in DELIVERY_EVENTS or name == _CONVERSION_EVENT:
+            why = "the replay decides this campaign's deliveries and conversions"
+        else:
+            channel = ENGAGEMENT_CHANNEL.get(name)
+            if channel is None or channel in self.sent_channels.get(cid, ()):
+                return False
+            why = f"the replay has not sent {cid} on {channel} to this user"
+        if self.trace is not None:
+            self.note(event.time, "event", cid, f"ignored logged {name} of {cid} ({event.id}): {why}")
+        return True
+
+    def count_logged_receipt(self, event: Event, name: str, cid: str | None) -> None:
+        """A logged ``receive_*`` of a campaign not simulated here counts toward caps (when that campaign obeys
+        them, or is undeclared) and is a receipt for ``received:`` filters."""
+        engine = self.engine
+        if engine.caps and (cid is None or engine.capping.get(cid, True)):
+            label = f"{name} of {event.campaign or 'no campaign'} at {format_time(event.time)}"
+            self.count_send(RECEIVE_CHANNEL[name], event.time, label)
+            self.count_send("any", event.time, label)
+        if engine.needs_receipts and cid is not None:
+            self.receipts.setdefault(cid, []).append(event.time)
+
+    def count_send(self, channel: str, time: int, label: str) -> None:
+        self.cap_times.setdefault(channel, []).append(time)
+        self.cap_labels.setdefault(channel, []).append(label)
+
+    def zone_at(self, ms: int) -> str:
+        """The user's zone at a moment: the users file's, else the latest logged event zone at or before it,
+        else the workspace's (SPEC §4.1)."""
+        if self.profile_zone is not None:
+            return self.profile_zone
+        if self.zone_times is None:
+            self.zone_times = []
+            last = None
+            for event in self.events:
+                zone = event.timezone
+                if zone and zone != last and is_zone(zone):
+                    self.zone_times.append(event.time)
+                    self.zone_names.append(zone)
+                    last = zone
+        k = bisect_right(self.zone_times, ms) - 1
+        return self.zone_names[k] if k >= 0 else self.engine.workspace_zone
+
+    def bucket(self, campaign_id: str) -> int:
+        found = self.buckets.get(campaign_id)
+        if found is None:
+            found = self.buckets[campaign_id] = campaign_bucket(self.user, campaign_id)
+        return found
+
+    def global_control(self) -> bool:
+        if self.in_gcg is None:
+            gcg = self.engine.gcg
+            if gcg is None:
+                self.in_gcg = False
+            elif self.gcg_override is not None:
+                self.in_gcg = self.gcg_override
+            else:
+                self.in_gcg = global_bucket(self.user) < gcg.percent * 100
+        return self.in_gcg
+
+    def audience_holds(self, plan: _Plan, at: int) -> bool:
+        assert plan.audience is not None
+        return holds(plan.audience, at, self.attributes, self.performed, self.receipts)
+
+    # ---------------------------------------------------------------------------------------------
+    # Trigger time
+
+    def trigger(self, plan: _Plan, index: int, trigger: Trigger, event: Event, source: str | None, depth: int):
+        """Judge a matched trigger (SPEC §4, triggering rules 1–8) and schedule a send or record why not."""
+        t = event.time
+        pending = self.pending[plan.slot]
+        tracing = self.trace is not None
+        if tracing:
+            self.note(t, "trigger", plan.id, f"{event.event} ({event.id}) matches trigger {index} "
+                                             f"({trigger.name}) of {plan.id}")
+        reason = detail = None
+        why = ""
+        if t < plan.published:
+            reason = "before_publish"
+            detail = f"published {format_time(plan.published)}"
+            why = (f"; the follow-up was published {format_time(plan.published)}; this {event.event} was on "
+                   f"{format_time(t)} — publishing it before then would have let this trigger count")
+        elif t < plan.start:
+            reason, detail = "outside_duration", f"starts {format_time(plan.start)}"
+        elif t >= plan.end:
+            reason, detail = "outside_duration", f"ended {format_time(plan.end)}"
+        elif t >= plan.stopped:
+            reason, detail = "campaign_stopped", f"stopped {format_time(plan.stopped)}"
+        elif plan.gcg and self.global_control():
+            reason = "global_control_group"
+            detail = ("users file: global_control_group true" if self.gcg_override
+                      else f"global bucket {global_bucket(self.user)} of 10000")
+        elif plan.audience is not None and not self.audience_holds(plan, t):
+            reason, detail = "not_in_audience", f"{plan.audience_name} false at {format_time(t)}"
+        elif pending is not None:
+            reason = "already_pending"
+            detail = f"pending since {format_time(pending.triggered_at)}, due {format_time(pending.run_at)}"
+        elif (last := self.last_receipt[plan.slot]) is not None and (
+                plan.reeligible_ms is None or t - last < plan.reeligible_ms):
+            reason = "not_reeligible"
+            if plan.reeligible_ms is None:
+                detail = f"received {format_time(last)}; once per user"
+            else:
+                detail = f"received {format_time(last)}; re-eligible from {format_time(last + plan.reeligible_ms)}"
+        else:
+            campaign = plan.campaign
+            window = campaign.send_window
+            zone = self.zone_at(t) if window is not None else ""
+            if window is not None and not clock.in_window(window.window, t, zone):
+                reason = "outside_send_window"
+                detail = (f"triggered {clock.clock_text(t, zone)}, outside the send window "
+                          f"{clock.window_text(window.window)}")
+            else:
+                delay = campaign.delay
+                if delay.kind in ("in_days", "next_weekday"):
+                    delay_zone = self.engine.workspace_zone if delay.zone == "company" else self.zone_at(t)
+                    due = clock.delay_due(delay, t, delay_zone)
+                else:
+                    due = clock.delay_due(delay, t, "UTC")
+                notes: list[str] = []
+                if window is not None and not clock.in_window(window.window, due, zone):
+                    if window.next_available:
+                        moved = clock.next_local_clock(due, window.window.start, zone, False)
+                        notes.append(f"moved by the send window from {format_time(due)} to "
+                                     f"{clock.clock_text(moved, zone)}")
+                        due = moved
+                    else:
+                        reason = "outside_send_window"
+                        detail = (f"due {format_time(due)} ({clock.clock_text(due, zone)}), outside the send "
+                                  f"window {clock.window_text(window.window)}")
+                if reason is None:
+                    self.schedule(plan, index, trigger, event, source, due, depth, notes)
+                    return
+        row = Decision(self.user, plan.id, "suppressed", reason, detail, trigger.name, source, event.id, t,
+                       None, None, None, plan.channels)
+        self.decisions.append(row)
+        if tracing:
+            self.trace_decision(row, why)
+
+    def schedule(self, plan: _Plan, index: int, trigger: Trigger, event: Event, source: str | None, due: int,
+                 depth: int, notes: list[str]) -> None:
+        t = event.time
+        row = len(self.decisions)
+        self.decisions.append(None)
+        send = _Pending(plan, row, index, trigger.name, source, event.id, t, due,
+                        depth + 1 if due == t else 1, notes)
+        self.pending[plan.slot] = send
+        self.created += 1
+        heappush(self.heap, (due, plan.index, self.created, send))
+        if self.trace is not None:
+            moved = f" ({'; '.join(notes)})" if notes else ""
+            self.note(t, "pending", plan.id, f"send of {plan.id} pending, due {format_time(due)} "
+                                             f"({plan.campaign.delay.text}){moved}")
+
+    def cancel(self, send: _Pending, exception: Trigger, event: Event) -> None:
+        """An exception while the send is pending (trigger time < u < due time) cancels it (SPEC §4)."""
+        detail = f"exception: {exception.name} at {format_time(event.time)}"
+        if self.trace is not None:
+            self.note(event.time, "exception", send.plan.id,
+                      f"{event.event} ({event.id}) is an exception of {send.plan.id}: cancels the send "
+                      f"triggered {format_time(send.triggered_at)}, due {format_time(send.run_at)}")
+        self.finish(send, "cancelled", "exception", detail, send.due_at)
+
+    # ---------------------------------------------------------------------------------------------
+    # Due time
+
+    def run_send(self, send: _Pending, at: int) -> None:
+        """The due-time checks in order (SPEC §4): chain depth, stopped, duration, audience at send, control
+        bucket, reachability, quiet hours, frequency caps; else sent."""
+        plan = send.plan
+        if send.depth > MAX_CHAIN_DEPTH:
+            self.finish(send, "suppressed", "chain_depth",
+                        f"more than {MAX_CHAIN_DEPTH} sends in one chain at {format_time(at)}", send.due_at)
+            return
+        if at >= plan.stopped:
+            self.finish(send, "suppressed", "campaign_stopped", f"stopped {format_time(plan.stopped)}", send.due_at)
+            return
+        if at >= plan.end:
+            self.finish(send, "suppressed", "outside_duration", f"ended {format_time(plan.end)}", send.due_at)
+            return
+        campaign = plan.campaign
+        if campaign.reevaluate_audience_at_send and plan.audience is not None and not self.audience_holds(plan, at):
+            self.finish(send, "suppressed", "not_in_audience_at_send",
+                        f"{plan.audience_name} false at {format_time(at)}", send.due_at)
+            return
+        bucket = self.bucket(plan.id) if (plan.control or plan.variants) else 0
+        if bucket < plan.control:
+            self.finish(send, "control", None, send.detail(), at)
+            self.receive(plan, at)
+            self.emit(_CONTROL_EVENT, plan.id, at, send.depth)
+            self.open_windows(plan, at, send.row, True)
+            return
+        channels = plan.channels
+        unreachable = [c for c in channels if c in self.unsubscribed] if self.unsubscribed else []
+        if unreachable:
+            channels = tuple(c for c in channels if c not in self.unsubscribed)
+            if not channels:
+                self.finish(send, "suppressed", "not_reachable", f"unsubscribed: {', '.join(unreachable)}",
+                            send.due_at)
+                return
+        quiet = campaign.quiet_hours
+        if quiet is not None:
+            zone = self.zone_at(at)
+            if clock.in_window(quiet.window, at, zone):
+                if quiet.mode == "abort":
+                    self.finish(send, "suppressed", "quiet_hours",
+                                f"quiet hours {clock.window_text(quiet.window)} {zone}", send.due_at)
+                    return
+                later = clock.next_local_clock(at, quiet.window.end, zone, True)
+                note = f"held by quiet hours until {clock.clock_text(later, zone)}"
+                send.notes.append(note)
+                send.run_at = later
+                send.depth = 1
+                self.created += 1
+                heappush(self.heap, (later, plan.index, self.created, send))
+                if self.trace is not None:
+                    self.note(at, "hold", plan.id, f"send of {plan.id} {note} ({format_time(later)})")
+                return
+        notes: list[str] = []
+        if unreachable:
+            notes.append(f"unsubscribed: {', '.join(unreachable)}")
+        if self.engine.caps and plan.capped:
+            capped = [c for c in channels if c in plan.capped]
+            if capped:
+                stop, dropped = self.apply_caps(plan, at, capped)
+                if stop is not None or len(dropped) == len(channels):
+                    self.finish(send, "suppressed", "frequency_cap", stop or "; ".join(dropped.values()),
+                                send.due_at)
+                    return
+                if dropped:
+                    channels = tuple(c for c in channels if c not in dropped)
+                    notes.extend(f"{text} ({c} not sent)" for c, text in dropped.items())
+        variant = None
+        for upper, variant_id in plan.variants:
+            if bucket < upper:
+                variant = variant_id
+                break
+        send.notes.extend(notes)
+        self.finish(send, "sent", None, send.detail(), send.due_at, at, variant, channels)
+        self.sent_channels.setdefault(plan.id, set()).update(channels)
+        self.receive(plan, at)
+        if plan.capped:
+            label = f"{plan.id} at {format_time(at)}"
+            counted = [c for c in channels if c in plan.capped]
+            for channel in counted:
+                self.count_send(channel, at, label)
+            if counted:
+                self.count_send("any", at, label)
+        for channel, event_name in RECEIVE_EVENT.items():
+            if channel in channels:
+                self.emit(event_name, plan.id, at, send.depth)
+        self.open_windows(plan, at, send.row, False)
+
+    def apply_caps(self, plan: _Plan, at: int, capped: list[str]) -> tuple[str | None, dict[str, str]]:
+        """Frequency caps at a send (SPEC §4): an ``any`` cap reached stops the whole send (its text returned
+        first); a channel cap reached drops that channel (channel → cap text)."""
+        zone = self.zone_at(at)
+        dropped: dict[str, str] = {}
+        for cap in self.engine.caps:
+            if cap.channel != "any" and cap.channel not in capped:
+                continue
+            times = self.cap_times.get(cap.channel, [])
+            if cap.unit in ("minute", "hour"):
+                first = bisect_right(times, at - cap.rolling_seconds * 1000)
+            else:
+                first = bisect_left(times, clock.days_start(at, cap.calendar_days, zone))
+            used = len(times) - first
+            text = f"cap {cap.channel} {cap.max}/{cap.text}"
+            if self.trace is not None:
+                counted = ", ".join(self.cap_labels.get(cap.channel, [])[first:]) or "nothing"
+                self.note(at, "cap", plan.id, f"{text}: {used} counted for {plan.id} ({counted})")
+            if used >= cap.max:
+                if cap.channel == "any":
+                    return text, dropped
+                dropped.setdefault(cap.channel, text)
+        return None, dropped
+
+    def receive(self, plan: _Plan, at: int) -> None:
+        """``sent`` and ``control`` mark the user as having received the campaign."""
+        self.last_receipt[plan.slot] = at
+        if self.engine.needs_receipts:
+            self.receipts.setdefault(plan.id, []).append(at)
+
+    def finish(self, send: _Pending, status: str, reason: str | None, detail: str, due_at: int | None,
+               sent_at: int | None = None, variant: str | None = None,
+               channels: tuple[str, ...] | None = None) -> None:
+        plan = send.plan
+        send.active = False
+        if self.pending[plan.slot] is send:
+            self.pending[plan.slot] = None
+        row = Decision(self.user, plan.id, status, reason, detail, send.trigger, send.source, send.event_id,
+                       send.triggered_at, due_at, sent_at, variant,
+                       plan.channels if channels is None else channels)
+        self.decisions[send.row] = row
+        if self.trace is not None:
+            self.trace_decision(row, "", sent_at if sent_at is not None else due_at)
+
+    # ---------------------------------------------------------------------------------------------
+    # Chaining
+
+    def emit(self, kind: str, campaign_id: str, at: int, depth: int, conversion_index: int | None = None) -> None:
+        """A synthetic event for the campaign, processed at ``at`` after the sends due then (FIFO)."""
+        base = f"{kind}:{campaign_id}:{self.user}:{format_time(at)}"
+        seen = self.synthetic_ids.get(base, 0) + 1
+        self.synthetic_ids[base] = seen
+        event_id = base if seen == 1 else f"{base}#{seen}"
+        self.synthetic_count += 1
+        event = Event(at, -self.synthetic_count, self.user, kind, campaign_id, event_id,
+                      conversion_index=conversion_index, synthetic=True)
+        self.fifo.append((event, depth))
+
+    def open_windows(self, plan: _Plan, at: int, row: int, control: bool) -> None:
+        for index, conversion in plan.conversions:
+            self.windows.append((at + conversion.within * 1000, at, index, conversion, plan, row, control))
+
+    def convert(self, event: Event, depth: int) -> None:
+        """Close every conversion window this event converts: the first matching event in (start, end]."""
+        t = event.time
+        keep = []
+        for window in self.windows:
+            end, start, index, conversion, plan, row, control = window
+            if t > end:
+                continue
+            if t > start and conversion_matches(conversion, event):
+                self.conversions.append(Conversion(self.user, plan.id, index, t, event.id, row, control))
+                if self.trace is not None:
+                    self.note(t, "conversion", plan.id,
+                              f"{event.event} ({event.id}) converts {plan.id} (conversion event {index}, "
+                              f"{'control enrollment' if control else 'send'} {format_time(start)})")
+                self.emit(_CONVERSION_EVENT, plan.id, t, depth, index)
+            else:
+                keep.append(window)
+        self.windows = keep
+
+    # ---------------------------------------------------------------------------------------------
+    # Trace (only when asked for)
+
+    def note(self, time: int, kind: str, campaign: str | None, text: str) -> None:
+        assert self.trace is not None
+        self.trace.append(TraceEntry(time, kind, campaign, text))
+
+    def trace_event(self, event: Event, cid: str | None) -> None:
+        parts = [event.event]
+        if event.campaign is not None:
+            parts.append(f"of {cid or event.campaign}")
+        for field in ("link_alias", "button_id", "page", "conversion_index", "timezone"):
+            value = getattr(event, field)
+            if value is not None:
+                parts.append(f"{field}={value}")
+        if event.machine_open:
+            parts.append("machine_open")
+        if event.properties:
+            parts.append(f"properties={event.properties}")
+        parts.append(f"({event.id})")
+        self.note(event.time, "synthetic" if event.synthetic else "event", cid, " ".join(parts))
+
+    def trace_decision(self, row: Decision, why: str, at: int | None = None) -> None:
+        if row.status == "sent":
+            text = f"{row.campaign}: sent on {', '.join(row.channels)}"
+            if row.variant:
+                text += f" (variant {row.variant})"
+        elif row.status == "control":
+            text = f"{row.campaign}: control group — enrolled, nothing sent"
+        elif row.status == "pending":
+            text = f"{row.campaign}: still pending at the horizon, due {format_time(row.due_at)}"
+        else:
+            text = f"{row.campaign}: {row.status} ({row.reason}) — {REASON_TEXT[row.reason or '']}"
+        text += f"; {row.detail}{why}; triggered by {row.trigger} ({row.trigger_event_id}) at " \
+                f"{format_time(row.triggered_at)}"
+        self.note(row.triggered_at if at is None else at, "decision", row.campaign, text)
+
+
+def _time(event: Event) -> int:
+    return event.time
+
+
+__all__ = ["ENGINE_VERSION", "Engine", "campaign_bucket", "global_bucket"]
