@@ -158,7 +158,21 @@ def report(
 
     Example: campaign-connector report --format json
     """
-    _not_yet("report", 6)
+    from rich.console import Group
+
+    from campaign_connector import report as render
+    from campaign_connector.inspection import build_report
+    from campaign_connector.store import Store
+    from campaign_connector.store.runs import find_run
+
+    with Store.open(db_path(db), create=False) as store:
+        summary = build_report(store, find_run(store, run))
+    if format is ReportFormat.json:
+        sys.stdout.write(render.report_json(summary))
+    elif format is ReportFormat.csv:
+        render.write_report_csv(summary, sys.stdout)
+    else:
+        Console(highlight=False).print(Group(*render.report_renderables(summary)))
 
 
 @app.command()
@@ -172,13 +186,44 @@ def sends(
     before: str | None = typer.Option(None, "--before", help="Triggered before this time."),
     format: SendsFormat = typer.Option(SendsFormat.table, "--format", help="table, csv or jsonl."),
     output: Path | None = typer.Option(None, "-o", "--output", help="Write to this file instead of stdout."),
+    limit: int = typer.Option(50, "--limit", min=0, help="Rows the table shows (0 = all); csv/jsonl give all."),
     db: str | None = DbOption,
 ) -> None:
     """The decisions of a run, one row per trigger.
 
     Example: campaign-connector sends --campaign discount_push --status suppressed --format csv
     """
-    _not_yet("sends", 6)
+    from itertools import islice
+
+    from campaign_connector import report as render
+    from campaign_connector.errors import InputError
+    from campaign_connector.inspection import sends_filter
+    from campaign_connector.store import Store
+    from campaign_connector.store.results import count_decisions, iter_decisions
+    from campaign_connector.store.runs import find_run
+
+    filt = sends_filter(user=user, campaign=campaign, status=status, reason=reason, since=since, before=before)
+    if format is SendsFormat.table and output is not None:
+        raise InputError(f"{output}: the table is for the terminal; write a file with --format csv or jsonl")
+    with Store.open(db_path(db), create=False) as store:
+        found = find_run(store, run)
+        rows = iter_decisions(store, found.id, filt)
+        if format is SendsFormat.table:
+            total = count_decisions(store, found.id, filt)
+            Console(highlight=False).print(render.sends_table(islice(rows, limit or None), found.name))
+            given = [("--user", user), ("--campaign", campaign), ("--status", status), ("--reason", reason),
+                     ("--since", since), ("--before", before)]
+            command = " ".join(["campaign-connector sends --run", found.name,
+                                *(f"{flag} {value}" for flag, value in given if value is not None)])
+            note = render.more_rows_note(min(limit or total, total), total, command)
+            if note or not total:
+                err.print(note or "no decisions match", markup=False, soft_wrap=True)
+            return
+        writer = render.write_sends_csv if format is SendsFormat.csv else render.write_sends_jsonl
+        with render.atomic_output(output, newline="") as out:
+            written = writer(rows, found.name, out)
+    if output is not None:
+        err.print(f"wrote {written:,} decisions to {output}", markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -192,7 +237,18 @@ def explain(
 
     Example: campaign-connector explain u00042
     """
-    _not_yet("explain", 6)
+    from rich.console import Group
+
+    from campaign_connector import report as render
+    from campaign_connector.inspection import build_explanation
+    from campaign_connector.store import Store
+    from campaign_connector.store.runs import find_run
+
+    with Store.open(db_path(db), create=False) as store:
+        explanation = build_explanation(store, find_run(store, run), user, campaign)
+    for note in explanation.notes:
+        err.print(f"note: {note}", markup=False, soft_wrap=True)
+    Console(highlight=False).print(Group(*render.explain_renderables(explanation)))
 
 
 @app.command()
@@ -207,7 +263,32 @@ def diff(
 
     Example: campaign-connector diff baseline what-if
     """
-    _not_yet("diff", 6)
+    from itertools import islice
+
+    from rich.console import Group
+
+    from campaign_connector import report as render
+    from campaign_connector.inspection import build_diff
+    from campaign_connector.store import Store
+    from campaign_connector.store.results import iter_diff
+    from campaign_connector.store.runs import find_run
+
+    with Store.open(db_path(db), create=False) as store:
+        a, b = find_run(store, run_a), find_run(store, run_b)
+        summary = build_diff(store, a, b)
+        rows = iter_diff(store, a.id, b.id)
+        if format is ReportFormat.json:
+            render.write_diff_json(summary, rows, sys.stdout)
+        elif format is ReportFormat.csv:
+            render.write_diff_csv(rows, sys.stdout)
+        else:
+            Console(highlight=False).print(Group(*render.diff_renderables(summary, islice(rows, render.TABLE_ROWS))))
+            note = render.more_rows_note(render.TABLE_ROWS, summary.differences,
+                                         f"campaign-connector diff {a.name} {b.name}")
+            if note:
+                err.print(note, markup=False, soft_wrap=True)
+    if fail_on_change and summary.differences:
+        raise typer.Exit(EXIT_ERROR)
 
 
 @app.command()

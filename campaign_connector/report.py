@@ -1,0 +1,467 @@
+"""Rendering for the inspection commands: Rich renderables for the terminal, and csv/json/jsonl writers.
+
+No business rules here — the data comes shaped from ``inspection`` and ``store.results``. Writers take any
+iterable and write row by row, so streamed rows are never all in memory. Every machine format is
+deterministic: fixed key and column order, times as ``timeutil.format_time``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from rich import box
+from rich.console import Group, RenderableType
+from rich.padding import Padding
+from rich.table import Table
+from rich.text import Text
+
+from campaign_connector.errors import CampaignConnectorError
+from campaign_connector.inspection import (
+    SUPPRESSION_REASONS,
+    CampaignDiff,
+    CampaignSummary,
+    Explanation,
+    RunDiff,
+    RunReport,
+)
+from campaign_connector.store.results import DIFF_SIDE_FIELDS, DiffRow, DiffSide, StoredDecision
+from campaign_connector.store.runs import RunInfo
+from campaign_connector.timeutil import DAY_MS, format_time
+from campaign_connector.vocabulary import DECISION_FIELDS, REASON_TEXT
+
+#: Rows a terminal table shows before saying how many more there are.
+TABLE_ROWS = 50
+#: Widest bar of the daily chart, in characters.
+CHART_WIDTH = 40
+#: Days the chart shows one bar each; longer runs are charted by week.
+CHART_MAX_DAYS = 62
+#: Colours of the campaigns in the stacked chart (cycled).
+PALETTE: tuple[str, ...] = ("cyan", "magenta", "green", "yellow", "blue", "red", "bright_cyan", "bright_magenta")
+
+#: The time fields of a decision (formatted with ``format_time``).
+_TIME_FIELDS = frozenset({"triggered_at", "due_at", "sent_at"})
+
+
+def _int(n: int) -> str:
+    return f"{n:,}"
+
+
+def _rate(count: int, rate: float | None) -> str:
+    return f"{_int(count)}" if rate is None else f"{_int(count)} ({rate:.1%})"
+
+
+def _day(ms: int) -> str:
+    return format_time(ms)[:10]  # type: ignore[index]
+
+
+def _week_start(day_ms: int) -> int:
+    """The Monday (UTC) of the week holding ``day_ms``."""
+    return day_ms - datetime.fromtimestamp(day_ms / 1000, UTC).weekday() * DAY_MS
+
+
+@contextmanager
+def atomic_output(path: Path | None, *, newline: str | None = None) -> Iterator[TextIO]:
+    """A text stream: stdout when ``path`` is None, else a temporary file beside ``path`` renamed over it when
+    the block ends without error — a failure leaves nothing half-written."""
+    if path is None:
+        yield sys.stdout
+        return
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as error:
+        raise CampaignConnectorError(f"{path}: cannot write ({error.strerror}); check the folder exists and "
+                                     "is writable") from None
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as out:
+            yield out
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+# --------------------------------------------------------------------------------------------------
+# sends
+
+
+def decision_record(d: StoredDecision, run_name: str) -> dict[str, Any]:
+    """A decision as a JSON object: keys in ``DECISION_FIELDS`` order, times formatted, channels a list."""
+    record: dict[str, Any] = {"run": run_name}
+    for name in DECISION_FIELDS[1:]:
+        value = getattr(d, name)
+        if name in _TIME_FIELDS:
+            value = format_time(value)
+        elif name == "channels":
+            value = list(value)
+        record[name] = value
+    return record
+
+
+def decision_csv_row(d: StoredDecision, run_name: str) -> list[str]:
+    """A decision as CSV cells in ``DECISION_FIELDS`` order: null → empty, channels ``;``-joined."""
+    row = [run_name]
+    for name in DECISION_FIELDS[1:]:
+        value = getattr(d, name)
+        if name in _TIME_FIELDS:
+            value = format_time(value)
+        elif name == "channels":
+            value = ";".join(value)
+        row.append("" if value is None else str(value))
+    return row
+
+
+def write_sends_csv(decisions: Iterable[StoredDecision], run_name: str, out: TextIO) -> int:
+    """Header then one row per decision; returns the rows written."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(DECISION_FIELDS)
+    count = 0
+    for d in decisions:
+        writer.writerow(decision_csv_row(d, run_name))
+        count += 1
+    return count
+
+
+def write_sends_jsonl(decisions: Iterable[StoredDecision], run_name: str, out: TextIO) -> int:
+    """One compact JSON object per line; returns the rows written."""
+    count = 0
+    for d in decisions:
+        out.write(json.dumps(decision_record(d, run_name), ensure_ascii=False, separators=(",", ":")) + "\n")
+        count += 1
+    return count
+
+
+def offset(start: int, ms: int | None) -> str:
+    """``ms`` as a compact offset from ``start``: ``+0``, ``+90s``, ``+1h``, ``+2d 3h 5m``; None → empty."""
+    if ms is None:
+        return ""
+    seconds, millis = divmod(ms - start, 1000)
+    sign = "+" if seconds >= 0 else "-"
+    seconds = abs(seconds)
+    parts = []
+    for unit, size in (("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    if millis:
+        parts.append(f"{millis}ms")
+    return sign + (" ".join(parts) or "0")
+
+
+#: The columns of the terminal table; ``due`` and ``sent`` are offsets from ``triggered_at`` to keep it
+#: narrow (csv and jsonl carry every field, times in full).
+SENDS_TABLE_COLUMNS: tuple[str, ...] = (
+    "user_id", "campaign", "status", "reason", "triggered_at", "due", "sent", "channels", "detail",
+)
+
+
+def sends_table(decisions: Iterable[StoredDecision], run_name: str) -> Table:
+    """The decisions as a terminal table (``SENDS_TABLE_COLUMNS``)."""
+    table = Table(title=f"Decisions of run {run_name}", title_justify="left", header_style="bold",
+                  box=box.SIMPLE_HEAD, padding=(0, 1))
+    for column in SENDS_TABLE_COLUMNS:
+        table.add_column(column, overflow="fold", no_wrap=column not in ("reason", "channels", "detail"))
+    for d in decisions:
+        table.add_row(d.user_id, d.campaign, d.status, d.reason or "", format_time(d.triggered_at),
+                      offset(d.triggered_at, d.due_at), offset(d.triggered_at, d.sent_at), ";".join(d.channels),
+                      d.detail or "")
+    return table
+
+
+def more_rows_note(shown: int, total: int, command: str) -> str | None:
+    """"showing 50 of 1,234 ..." with the command that gets them all; None when everything was shown."""
+    if total <= shown:
+        return None
+    return (f"showing {_int(shown)} of {_int(total)} rows ({_int(total - shown)} more); all of them: "
+            f"{command} --format csv -o FILE")
+
+
+# --------------------------------------------------------------------------------------------------
+# report
+
+def report_columns() -> list[str]:
+    """The csv header of ``report``: ``suppressed_<reason>`` for every suppression reason, in rule order."""
+    return ["campaign", "triggered", "sent", "control", "cancelled", "suppressed",
+            *(f"suppressed_{r}" for r in SUPPRESSION_REASONS), "pending", "converted_sent", "converted_control",
+            "conversion_rate_sent", "conversion_rate_control"]
+
+
+def summary_record(s: CampaignSummary) -> dict[str, Any]:
+    """A campaign's counts as a JSON object (stable keys, every suppression reason present)."""
+    return {
+        "campaign": s.campaign, "triggered": s.triggered, "sent": s.sent, "control": s.control,
+        "cancelled": s.cancelled, "suppressed": s.suppressed, "suppressed_by_reason": dict(s.suppressed_by_reason),
+        "pending": s.pending, "converted_sent": s.converted_sent, "converted_control": s.converted_control,
+        "conversion_rate_sent": s.conversion_rate_sent, "conversion_rate_control": s.conversion_rate_control,
+    }
+
+
+def run_record(run: RunInfo) -> dict[str, Any]:
+    """The identifying fields of a run."""
+    return {"name": run.name, "id": run.id, "created_at": run.created_at, "config_hash": run.config_hash,
+            "until": format_time(run.until)}
+
+
+def report_json(rep: RunReport) -> str:
+    """``report --format json``: one indented JSON document."""
+    document = {
+        "run": run_record(rep.run),
+        "campaigns": [summary_record(s) for s in rep.campaigns],
+        "total": {k: v for k, v in summary_record(rep.total).items() if k != "campaign"},
+        "daily_sent": [{"date": _day(day), "sent": sum(counts.values()), "campaigns": counts}
+                       for day, counts in rep.daily_sent],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_report_csv(rep: RunReport, out: TextIO) -> None:
+    """``report --format csv``: one row per campaign, columns ``report_columns()``."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(report_columns())
+    for s in rep.campaigns:
+        row = [s.campaign, s.triggered, s.sent, s.control, s.cancelled, s.suppressed,
+               *(s.suppressed_by_reason.get(reason, 0) for reason in SUPPRESSION_REASONS),
+               s.pending, s.converted_sent, s.converted_control,
+               "" if s.conversion_rate_sent is None else s.conversion_rate_sent,
+               "" if s.conversion_rate_control is None else s.conversion_rate_control]
+        writer.writerow(row)
+
+
+def report_renderables(rep: RunReport) -> list[RenderableType]:
+    """The per-campaign table, the suppressed-by-reason table (when any), and the daily sends chart."""
+    until = f", until {format_time(rep.run.until)}" if rep.run.until is not None else ""
+    table = Table(title=f"Run {rep.run.name} ({rep.run.created_at}{until})", title_justify="left",
+                  header_style="bold", show_footer=bool(rep.campaigns), box=box.SIMPLE_HEAD, pad_edge=False,
+                  collapse_padding=True)
+    total = rep.total
+    columns = [
+        ("campaign", "total", "left"), ("triggered", _int(total.triggered), "right"),
+        ("sent", _int(total.sent), "right"), ("control", _int(total.control), "right"),
+        ("cancelled", _int(total.cancelled), "right"), ("suppressed", _int(total.suppressed), "right"),
+        ("pending", _int(total.pending), "right"),
+        ("conv. sent", _rate(total.converted_sent, total.conversion_rate_sent), "right"),
+        ("conv. ctrl", _rate(total.converted_control, total.conversion_rate_control), "right"),
+    ]
+    for header, footer, justify in columns:
+        table.add_column(header, footer=footer, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    for s in rep.campaigns:
+        table.add_row(s.campaign, _int(s.triggered), _int(s.sent), _int(s.control), _int(s.cancelled),
+                      _int(s.suppressed), _int(s.pending), _rate(s.converted_sent, s.conversion_rate_sent),
+                      _rate(s.converted_control, s.conversion_rate_control))
+    out: list[RenderableType] = [table]
+    if not rep.campaigns:
+        out.append(Text("This run has no decisions."))
+    reasons = Table(title="Suppressed by reason", title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
+    reasons.add_column("campaign")
+    reasons.add_column("reason")
+    reasons.add_column("count", justify="right")
+    reasons.add_column("meaning")
+    for s in rep.campaigns:
+        for reason, count in s.suppressed_by_reason.items():
+            if count:
+                reasons.add_row(s.campaign, reason, _int(count), REASON_TEXT.get(reason, ""))
+    if reasons.row_count:
+        out.append(reasons)
+    if rep.daily_sent:
+        out.append(daily_chart(rep.daily_sent, [s.campaign for s in rep.campaigns]))
+    return out
+
+
+def daily_chart(days: list[tuple[int, dict[str, int]]], order: list[str]) -> RenderableType:
+    """Sends per UTC day as horizontal bars stacked by campaign (one colour each, legend below); runs longer
+    than ``CHART_MAX_DAYS`` days are charted per week (weeks start on Monday)."""
+    label = "day"
+    buckets: list[tuple[int, dict[str, int]]] = days
+    if days[-1][0] - days[0][0] >= CHART_MAX_DAYS * DAY_MS:
+        label = "week of"
+        weeks: dict[int, dict[str, int]] = {}
+        for day, counts in days:
+            week = weeks.setdefault(_week_start(day), {})
+            for campaign, count in counts.items():
+                week[campaign] = week.get(campaign, 0) + count
+        buckets = sorted(weeks.items())
+    colours = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(order)}
+    top = max(sum(counts.values()) for _, counts in buckets)
+    chart = Table(title=f"Sends per UTC {'day' if label == 'day' else 'week'}", title_justify="left",
+                  box=None, header_style="bold", padding=(0, 1))
+    chart.add_column(label)
+    chart.add_column("sent", justify="right")
+    chart.add_column("", no_wrap=True)
+    for start, counts in buckets:
+        bar = Text()
+        done = 0
+        cumulative = 0
+        for campaign in order + sorted(set(counts) - set(order)):
+            if counts.get(campaign):
+                cumulative += counts[campaign]
+                length = round(cumulative / top * CHART_WIDTH) - done
+                bar.append("█" * length, style=colours.get(campaign, "white"))
+                done += length
+        chart.add_row(_day(start), _int(sum(counts.values())), bar)
+    legend = Text()
+    for campaign in order:
+        if any(counts.get(campaign) for _, counts in buckets):
+            legend.append("█ ", style=colours[campaign]).append(campaign + "  ")
+    return Group(chart, legend) if len(colours) > 1 else chart
+
+
+# --------------------------------------------------------------------------------------------------
+# diff
+
+#: diff's csv columns.
+DIFF_COLUMNS: tuple[str, ...] = (
+    "change", "user_id", "campaign", "trigger_event_id", "trigger", "triggered_at",
+    *(f"a_{f}" for f in DIFF_SIDE_FIELDS), *(f"b_{f}" for f in DIFF_SIDE_FIELDS),
+)
+
+
+def _side_record(side: DiffSide | None) -> dict[str, Any] | None:
+    if side is None:
+        return None
+    record: dict[str, Any] = {}
+    for name in DIFF_SIDE_FIELDS:
+        value = getattr(side, name)
+        record[name] = format_time(value) if name in _TIME_FIELDS else list(value) if name == "channels" else value
+    return record
+
+
+def diff_record(row: DiffRow) -> dict[str, Any]:
+    """A changed decision as a JSON object; ``a``/``b`` are null when that run has no such decision."""
+    return {"change": row.change, "user_id": row.user_id, "campaign": row.campaign,
+            "trigger_event_id": row.trigger_event_id, "trigger": row.trigger,
+            "triggered_at": format_time(row.triggered_at), "a": _side_record(row.a), "b": _side_record(row.b)}
+
+
+def campaign_diff_record(c: CampaignDiff) -> dict[str, Any]:
+    """A campaign's diff counts as a JSON object."""
+    return {"campaign": c.campaign, "sent_a": c.sent_a, "sent_b": c.sent_b, "gained": c.gained, "lost": c.lost,
+            "moved": c.moved, "changed": c.changed}
+
+
+def write_diff_json(summary: RunDiff, rows: Iterable[DiffRow], out: TextIO) -> None:
+    """``diff --format json``: one JSON document; its ``changes`` array is written one element per line."""
+    head = {"run_a": run_record(summary.run_a), "run_b": run_record(summary.run_b),
+            "differences": summary.differences, "campaigns": [campaign_diff_record(c) for c in summary.campaigns]}
+    text = json.dumps(head, ensure_ascii=False, separators=(",", ":"))
+    out.write(text[:-1] + ',"changes":[')
+    separator = "\n"
+    for row in rows:
+        out.write(separator + json.dumps(diff_record(row), ensure_ascii=False, separators=(",", ":")))
+        separator = ",\n"
+    out.write("\n]}\n")
+
+
+def write_diff_csv(rows: Iterable[DiffRow], out: TextIO) -> None:
+    """``diff --format csv``: one row per changed decision, columns ``DIFF_COLUMNS`` (null → empty)."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(DIFF_COLUMNS)
+    for row in rows:
+        record = diff_record(row)
+        cells: list[Any] = [record[c] for c in DIFF_COLUMNS[:6]]
+        for side in ("a", "b"):
+            values = record[side] or {}
+            for name in DIFF_SIDE_FIELDS:
+                value = values.get(name)
+                cells.append(";".join(value) if isinstance(value, list) else "" if value is None else value)
+        writer.writerow(cells)
+
+
+def _side_text(side: DiffSide | None) -> str:
+    if side is None:
+        return "(no decision)"
+    text = side.status + (f" {side.reason}" if side.reason else "")
+    if side.sent_at is not None:
+        text += f" at {format_time(side.sent_at)}"
+    elif side.due_at is not None:
+        text += f", due {format_time(side.due_at)}"
+    return text
+
+
+def diff_renderables(summary: RunDiff, rows: Iterable[DiffRow]) -> list[RenderableType]:
+    """The per-campaign table and the changed decisions table (``rows`` should be limited by the caller)."""
+    a, b = summary.run_a.name, summary.run_b.name
+    if not summary.campaigns:
+        return [Text(f"no differences between {a} and {b}")]
+    table = Table(title=f"{a} → {b}: sends per campaign", title_justify="left", header_style="bold",
+                  box=box.SIMPLE_HEAD)
+    table.add_column("campaign")
+    for header in (f"sent ({a})", f"sent ({b})", "gained", "lost", "moved", "changed"):
+        table.add_column(header, justify="right")
+    for c in summary.campaigns:
+        table.add_row(c.campaign, _int(c.sent_a), _int(c.sent_b), _int(c.gained), _int(c.lost), _int(c.moved),
+                      _int(c.changed))
+    changes = Table(title="Changed decisions", title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
+    for header in ("user_id", "campaign", "triggered_at", "change", a, b):
+        changes.add_column(header, overflow="fold")
+    for row in rows:
+        changes.add_row(row.user_id, row.campaign, format_time(row.triggered_at), row.change, _side_text(row.a),
+                        _side_text(row.b))
+    return [table, changes]
+
+
+# --------------------------------------------------------------------------------------------------
+# explain
+
+
+def _decision_lines(d: StoredDecision, hint: str | None) -> list[tuple[str, str]]:
+    """(label, text) lines describing one stored decision."""
+    lines: list[tuple[str, str]] = []
+    if d.status == "sent":
+        variant = f" (variant {d.variant})" if d.variant else ""
+        lines.append(("sent", f"{format_time(d.sent_at)} via {', '.join(d.channels) or '-'}{variant}"))
+    elif d.status == "control":
+        lines.append(("control", f"entered the control group at {format_time(d.due_at)}"))
+    elif d.status == "pending":
+        lines.append(("pending", f"due {format_time(d.due_at)}, after the run's horizon"))
+    else:
+        lines.append((d.status, f"{d.reason}: {REASON_TEXT.get(d.reason or '', '')}"))
+    source = f" of {d.source_campaign}" if d.source_campaign else ""
+    lines.append(("trigger", f"{d.trigger}{source} at {format_time(d.triggered_at)} (event {d.trigger_event_id})"))
+    if d.due_at is not None and d.status not in ("pending", "control"):
+        lines.append(("due", format_time(d.due_at) or ""))
+    if d.detail:
+        lines.append(("detail", d.detail))
+    if hint:
+        lines.append(("note" if d.status == "pending" else "would send if", hint))
+    return lines
+
+
+def explain_renderables(ex: Explanation) -> list[RenderableType]:
+    """Header, the replayed timeline (when available), each decision with its reason and what would have
+    changed it, and the conversions."""
+    scope = f", campaign {ex.campaign}" if ex.campaign else ""
+    out: list[RenderableType] = [Text(f"User {ex.user_id} in run {ex.run.name}{scope}", style="bold")]
+    if ex.trace is not None:
+        timeline = Table(title="Timeline", title_justify="left", box=None, header_style="bold", padding=(0, 1))
+        for header in ("time", "kind", "campaign", "what happened"):
+            timeline.add_column(header, overflow="fold")
+        for entry in ex.trace:
+            timeline.add_row(format_time(entry.time), entry.kind, entry.campaign or "", entry.text)
+        out.append(timeline if ex.trace else Text("Timeline: no events."))
+    out.append(Text("Decisions", style="bold"))
+    if not ex.decisions:
+        out.append(Text("  none"))
+    for number, d in enumerate(ex.decisions, 1):
+        out.append(Text(f"{number}. ").append(d.campaign, style="bold"))
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(no_wrap=True)
+        grid.add_column(overflow="fold")
+        for label, text in _decision_lines(d, ex.hints.get(d.seq)):
+            grid.add_row(f"{label}:", text)
+        out.append(Padding(grid, (0, 0, 0, 3)))
+    if ex.conversions:
+        out.append(Text("Conversions", style="bold"))
+        for c in ex.conversions:
+            group = "control" if c.control else "sent"
+            out.append(Text(f"  {format_time(c.time)} {c.campaign} conversion event {c.conversion_index} "
+                            f"({group}; event {c.event_id})"))
+    return out
