@@ -300,7 +300,32 @@ def runs(
 
     Example: campaign-connector runs
     """
-    _not_yet("runs", 6)
+    from rich.table import Table
+
+    from campaign_connector.store import Store
+    from campaign_connector.store.runs import delete_run, list_runs
+
+    with Store.open(db_path(db), create=False) as store:
+        if delete is not None:
+            gone = delete_run(store, delete)
+            decisions = gone.counts.get("totals", {}).get("triggered", 0)
+            err.print(f"Deleted run {gone.name} (id {gone.id}) and its {decisions:,} decisions.", markup=False)
+            return
+        stored = list_runs(store)
+    if not stored:
+        err.print("No runs yet (run `campaign-connector replay CONFIG` first).", markup=False)
+        return
+    table = Table()
+    for column in ("name", "id", "created", "config", "events", "users", "decisions", "sent"):
+        table.add_column(column, justify="left" if column in {"name", "created", "config"} else "right")
+    for r in stored:
+        totals = r.counts.get("totals", {})
+        table.add_row(r.name, str(r.id), r.created_at, r.config_hash[:12], f"{r.events:,}", f"{r.users:,}",
+                      f"{totals.get('triggered', 0):,}", f"{totals.get('sent', 0):,}")
+    out = Console(highlight=False)
+    if not out.is_terminal:
+        out.width = max(out.width, 160)  # piped: whole cells, never an ellipsis
+    out.print(table)
 
 
 @app.command()

@@ -2,19 +2,29 @@
 
 A run is written as ``status = 'running'`` and flipped to ``'complete'`` in the transaction that writes its
 last decisions, so a replay killed midway never leaves a half-written run behind that anything reads:
-``find_run`` and ``list_runs`` see complete runs only, and ``create_run`` clears stale running rows.
+``find_run`` and ``list_runs`` see complete runs only. A running run records its writer (``host:pid``);
+``create_run`` deletes the running runs whose writer is gone — with their decisions and conversions — and
+leaves a live concurrent replay alone.
+
+The replay driver's other queries live here too: the sends the cross-user rules read, the changes they make,
+the per-campaign counts, and the scratch databases that ``--workers`` processes write into before the parent
+copies their rows into the run in user order.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import os
+import socket
+import sqlite3
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from campaign_connector.errors import StoreError
 from campaign_connector.model import Conversion, Decision
-from campaign_connector.store import Store
+from campaign_connector.store import Store, describe_sqlite_error
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +74,39 @@ def _row_to_run(row: tuple[Any, ...]) -> RunInfo:
     return RunInfo(*values)
 
 
+def current_owner() -> str:
+    """This process as a run's writer: ``host:pid``."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _writer_is_gone(owner: str | None) -> bool:
+    """Whether a running run's writer has ended. Unknown writers (another host, no way to ask) count as alive."""
+    if not owner:
+        return True
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or os.name != "posix":
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def _delete_runs(conn: sqlite3.Connection, run_ids: list[int]) -> None:
+    for run_id in run_ids:
+        conn.execute("DELETE FROM conversions WHERE run_id = ?", (run_id,))
+        conn.execute("DELETE FROM decisions WHERE run_id = ?", (run_id,))
+        conn.execute("DELETE FROM runs WHERE id = ?", (run_id,))
+
+
+def _clear_stale_runs(conn: sqlite3.Connection) -> None:
+    running = conn.execute("SELECT id, owner FROM runs WHERE status = 'running' ORDER BY id").fetchall()
+    _delete_runs(conn, [run_id for run_id, owner in running if _writer_is_gone(owner)])
+
+
 def create_run(
     store: Store,
     *,
@@ -77,22 +120,28 @@ def create_run(
     options: dict[str, Any],
     until: int | None,
 ) -> RunInfo:
-    """Insert a ``running`` run (named ``run-N`` when ``name`` is None); a taken name is a ``StoreError``."""
+    """Insert a ``running`` run owned by this process (named ``run-N`` when ``name`` is None), after deleting the
+    running runs of writers that are gone; a taken name is a ``StoreError``."""
     with store.atomic() as conn:
-        conn.execute("DELETE FROM runs WHERE status = 'running'")
+        _clear_stale_runs(conn)
         if name is None:
             number = conn.execute("SELECT count(*) FROM runs").fetchone()[0] + 1
             while conn.execute("SELECT 1 FROM runs WHERE name = ?", (f"run-{number}",)).fetchone():
                 number += 1
             name = f"run-{number}"
-        elif conn.execute("SELECT 1 FROM runs WHERE name = ?", (name,)).fetchone():
-            raise StoreError(f"{store.path}: a run named {name!r} exists already "
-                             "(pick another --name, or `campaign-connector runs --delete NAME`)")
+        else:
+            taken = conn.execute("SELECT status FROM runs WHERE name = ?", (name,)).fetchone()
+            if taken and taken[0] == "running":
+                raise StoreError(f"{store.path}: a run named {name!r} is being written by another replay "
+                                 "(wait for it, or pick another --name)")
+            if taken:
+                raise StoreError(f"{store.path}: a run named {name!r} exists already "
+                                 "(pick another --name, or `campaign-connector runs --delete NAME`)")
         cursor = conn.execute(
             "INSERT INTO runs (name, status, created_at, config_path, config_text, config_hash, log_fingerprint, "
-            "engine_version, options, until) VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?)",
+            "engine_version, options, until, owner) VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (name, created_at, config_path, config_text, config_hash, log_fingerprint, engine_version,
-             json.dumps(options, sort_keys=True), until),
+             json.dumps(options, sort_keys=True), until, current_owner()),
         )
         run_id = cursor.lastrowid
     found = store.conn.execute(f"SELECT {_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
@@ -123,9 +172,129 @@ def insert_conversions(store: Store, rows: Iterable[tuple[Any, ...]]) -> None:
 def complete_run(store: Store, run_id: int, *, counts: dict[str, Any], events: int, users: int) -> None:
     """Mark a run complete with its counts; call inside the transaction that writes its last rows."""
     store.conn.execute(
-        "UPDATE runs SET status = 'complete', counts = ?, events = ?, users = ? WHERE id = ?",
+        "UPDATE runs SET status = 'complete', counts = ?, events = ?, users = ?, owner = NULL WHERE id = ?",
         (json.dumps(counts, sort_keys=True), events, users, run_id),
     )
+
+
+def discard_run(store: Store, run_id: int) -> None:
+    """Delete a running run and every row written for it (a replay that failed or was interrupted)."""
+    with store.atomic() as conn:
+        if conn.execute("SELECT 1 FROM runs WHERE id = ? AND status = 'running'", (run_id,)).fetchone():
+            _delete_runs(conn, [run_id])
+
+
+def get_run(store: Store, run_id: int) -> RunInfo:
+    """A run by id, complete or running (the replay driver's own handle)."""
+    row = store.conn.execute(f"SELECT {_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
+    if row is None:
+        raise StoreError(f"{store.path}: run {run_id} is gone (was it deleted while the replay ran?)")
+    return _row_to_run(row)
+
+
+# --------------------------------------------------------------------------------------------------
+# The cross-user pass and the counts
+
+
+def iter_sends(store: Store, run_id: int, campaign: str) -> Iterator[tuple[int, str, int, str | None]]:
+    """A campaign's ``sent`` decisions as (seq, user_id, sent_at, detail), by sent_at, user_id (code point), seq."""
+    yield from store.conn.execute(
+        "SELECT seq, user_id, sent_at, detail FROM decisions WHERE run_id = ? AND campaign = ? AND status = 'sent' "
+        "ORDER BY sent_at, user_id, seq",
+        (run_id, campaign),
+    )
+
+
+def apply_send_changes(store: Store, run_id: int, changes: Iterable[tuple[int, str, str | None, int | None, str | None]]
+                       ) -> int:
+    """Apply one cross-user rule's changes — (seq, status, reason, sent_at, detail) — to a run's decisions, and
+    drop the conversions of the sends that became suppressed. Call inside ``store.atomic()``.
+
+    ``changes`` may be a generator that is still reading the decisions it changes (via ``iter_sends``), so they
+    are staged in a temporary table and applied once it has been read through. Returns how many changed.
+    """
+    conn = store.conn
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS send_changes (seq INTEGER PRIMARY KEY, status TEXT NOT NULL, "
+                 "reason TEXT, sent_at INTEGER, detail TEXT)")
+    conn.execute("DELETE FROM temp.send_changes")
+    conn.executemany("INSERT INTO temp.send_changes VALUES (?, ?, ?, ?, ?)", changes)
+    changed = conn.execute(
+        "UPDATE decisions SET (status, reason, sent_at, detail) = (SELECT status, reason, sent_at, detail "
+        "FROM temp.send_changes c WHERE c.seq = decisions.seq) "
+        "WHERE run_id = ? AND seq IN (SELECT seq FROM temp.send_changes)",
+        (run_id,),
+    ).rowcount
+    conn.execute(
+        "DELETE FROM conversions WHERE run_id = ? AND decision_seq IN "
+        "(SELECT seq FROM temp.send_changes WHERE status != 'sent')",
+        (run_id,),
+    )
+    conn.execute("DELETE FROM temp.send_changes")
+    return changed
+
+
+def decision_counts(store: Store, run_id: int) -> list[tuple[str, str, str | None, int]]:
+    """(campaign, status, reason, count) of a run's decisions."""
+    return store.conn.execute(
+        "SELECT campaign, status, reason, count(*) FROM decisions WHERE run_id = ? GROUP BY campaign, status, reason "
+        "ORDER BY campaign, status, reason",
+        (run_id,),
+    ).fetchall()
+
+
+def conversion_counts(store: Store, run_id: int) -> list[tuple[str, int, int]]:
+    """(campaign, control 0/1, count) of a run's conversions."""
+    return store.conn.execute(
+        "SELECT campaign, control, count(*) FROM conversions WHERE run_id = ? GROUP BY campaign, control "
+        "ORDER BY campaign, control",
+        (run_id,),
+    ).fetchall()
+
+
+# --------------------------------------------------------------------------------------------------
+# Scratch databases: where --workers processes write their users' rows
+
+
+def open_scratch(path: Path) -> Store:
+    """A throw-away database holding ``decisions`` and ``conversions`` (same columns, no constraints) for one
+    worker; seq counts from 0 within the worker's user range. Written without a journal: it is discarded on
+    any failure."""
+    try:
+        conn = sqlite3.connect(str(path), isolation_level=None)
+        conn.execute("PRAGMA journal_mode = OFF")
+        conn.execute("PRAGMA synchronous = OFF")
+        conn.execute("CREATE TABLE decisions (run_id, seq, user_id, campaign, status, reason, detail, trigger, "
+                     "source_campaign, trigger_event_id, triggered_at, due_at, sent_at, variant, channels)")
+        conn.execute("CREATE TABLE conversions (run_id, user_id, campaign, conversion_index, time, event_id, "
+                     "decision_seq, control)")
+    except sqlite3.Error as err:
+        raise describe_sqlite_error(path, err) from None
+    return Store(conn, str(path))
+
+
+def merge_scratch(store: Store, path: Path, run_id: int, seq_base: int) -> None:
+    """Copy a worker's scratch rows into the run, shifting their seq (and conversions' decision_seq) by
+    ``seq_base``, in one transaction."""
+    conn = store.conn
+    try:
+        conn.execute("ATTACH DATABASE ? AS scratch", (str(path),))
+    except sqlite3.Error as err:
+        raise describe_sqlite_error(path, err) from None
+    try:
+        with store.atomic():
+            conn.execute(
+                "INSERT INTO decisions SELECT ?, seq + ?, user_id, campaign, status, reason, detail, trigger, "
+                "source_campaign, trigger_event_id, triggered_at, due_at, sent_at, variant, channels "
+                "FROM scratch.decisions ORDER BY seq",
+                (run_id, seq_base),
+            )
+            conn.execute(
+                "INSERT INTO conversions SELECT ?, user_id, campaign, conversion_index, time, event_id, "
+                "decision_seq + ?, control FROM scratch.conversions ORDER BY rowid",
+                (run_id, seq_base),
+            )
+    finally:
+        conn.execute("DETACH DATABASE scratch")
 
 
 def find_run(store: Store, ref: str | None) -> RunInfo:
