@@ -99,7 +99,26 @@ def validate(
 
     Example: campaign-connector validate campaigns.yaml --strict
     """
-    _not_yet("validate", 3)
+    from campaign_connector.errors import ConfigError
+    from campaign_connector.store import Store
+    from campaign_connector.validate import validate_file
+
+    store = Store.open(db_path(db), create=False) if db else None
+    try:
+        outcome = validate_file(config, store=store, db_name=str(db_path(db)) if db else "", strict=strict)
+    finally:
+        if store is not None:
+            store.close()
+    file_level = [p for p in outcome.problems if p.line is None]
+    if format == ValidateFormat.text and file_level:
+        raise ConfigError(file_level[0].format())
+    if format == ValidateFormat.json:
+        print(outcome.as_json())
+    else:
+        for line in outcome.text_lines():
+            print(line)
+    err.print(outcome.summary(), markup=False, soft_wrap=True)
+    raise typer.Exit(outcome.exit_code)
 
 
 @app.command("import")
@@ -357,7 +376,9 @@ def schema() -> None:
 
     Example: campaign-connector schema > campaigns.schema.json
     """
-    _not_yet("schema", 3)
+    from campaign_connector.jsonschema import schema_json
+
+    print(schema_json())
 
 
 @app.command("test")
