@@ -195,9 +195,9 @@ def test_junit_xml_parses_with_the_right_counts() -> None:
     ("config: c.yaml\nevnts: []\nexpect: []\n",
      "f.yaml:2:1: evnts: unknown key in a scenario file (did you mean 'events'?)"),
     ("config: c.yaml\nevents:\n  - {user_id: u1, time: +1d, event: purchase}\nexpect: []\n",
-     "f.yaml:3:30: events[0].time: relative time '+1d' needs a base_time (add base_time: 2026-01-05T09:00:00Z)"),
+     "f.yaml:3:25: events[0].time: relative time '+1d' needs a base_time (add base_time: 2026-01-05T09:00:00Z)"),
     ("config: c.yaml\nevents:\n  - {user_id: u1, tme: 2026-01-05, event: purchase}\nexpect: []\n",
-     "f.yaml:3:18: events[0].tme: unknown key in an event row (did you mean 'time'?)"),
+     "f.yaml:3:19: events[0].tme: unknown key in an event row (did you mean 'time'?)"),
     ("config: c.yaml\nevents: []\nexpect:\n  - {user: u1, status: snet}\n",
      "f.yaml:4:24: expect[0].status: unknown status 'snet' (did you mean 'sent'?)"),
     ("config: c.yaml\nevents: []\nexpect:\n  - {user: u1, reason: exeption}\n",
@@ -233,3 +233,129 @@ def test_cli_missing_path_is_a_one_line_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["test", str(tmp_path / "none.yaml")])
     assert result.exit_code == 1
     assert "no such file or folder" in str(result.exception)
+
+
+def test_yaml_alias_bombs_are_refused_with_a_location() -> None:
+    text = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{k}: &{k} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"
+        for p, k in zip("abcdef", "bcdefg", strict=True))
+    parsed = parse_scenario_text(text, "bomb.yaml")
+    assert [p.message.split(";")[0] for p in parsed.problems] == ["aliases expand to too many values or refer to "
+                                                                  "themselves"]
+
+
+# --------------------------------------------------------------------------------------------------
+# Through the real pipeline: embedded configs, shared keys, the CLI
+
+CONFIG = """\
+config:
+  version: 1
+  campaigns:
+    - id: newsletter
+      channels: [email]
+      status: active
+      published_at: 2026-01-01T00:00:00Z
+    - id: resend
+      channels: [email]
+      status: active
+      published_at: 2026-01-01T00:00:00Z
+      triggers: [{interaction: receive_email, campaign: newsletter}]
+      delay: 1 week
+      exceptions: [{interaction: open_email, campaign: newsletter}]
+base_time: 2026-01-05T09:00:00Z
+"""
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_embedded_config_problems_are_located_in_the_scenario_file(tmp_path: Path) -> None:
+    text = CONFIG.replace("delay: 1 week", "delay: 1 wek").replace("receive_email, campaign", "recieve_email, "
+                                                                                           "campaign")
+    parsed = parse_scenario_text(text + "events: []\nexpect: []\n", "s.yaml")
+    assert [str(p) for p in parsed.problems] == [
+        "s.yaml:12:32: config.campaigns[1].triggers[0].interaction: unknown interaction 'recieve_email' "
+        "(did you mean 'receive_email'?)",
+        "s.yaml:13:14: config.campaigns[1].delay: expected a duration like '3 days' (units: seconds, minutes, "
+        "hours, days, weeks), got '1 wek'",
+    ]
+
+
+def test_an_expected_campaign_must_be_a_follow_up_of_the_config() -> None:
+    parsed = parse_scenario_text(CONFIG + "events: []\nexpect:\n  - {campaign: resnd}\n  - {campaign: newsletter}\n",
+                                 "s.yaml")
+    assert [str(p) for p in parsed.problems] == [
+        "s.yaml:18:16: expect[0].campaign: 'resnd' is not a follow-up campaign of the config (did you mean "
+        "'resend'?)",
+        "s.yaml:19:16: expect[1].campaign: 'newsletter' is a source campaign (no triggers): the replay decides "
+        "only follow-ups' sends",
+    ]
+
+
+def test_items_of_a_scenarios_list_inherit_the_top_level_keys(tmp_path: Path) -> None:
+    text = CONFIG + """\
+until: +8d
+exhaustive: true
+scenarios:
+  - name: never opened
+    events: [{user_id: u1, time: +0s, event: receive_email, campaign: newsletter}]
+    expect: [{user: u1, campaign: resend, status: sent, sent_at: +7d}]
+  - events: [{user_id: u2, time: +0s, event: receive_email, campaign: newsletter}]
+    until: +1d
+    expect: [{user: u2, campaign: resend, status: pending, due_at: +7d}]
+"""
+    parsed = parse_scenario_text(text, "list.yaml")
+    assert parsed.problems == []
+    assert [(s.name, s.line, s.exhaustive, s.until) for s in parsed.scenarios] == [
+        ("never opened", 19, True, BASE + 8 * DAY), ("list #2", 22, True, BASE + DAY)]
+    assert parsed.scenarios[0].config is parsed.scenarios[1].config
+
+
+def test_cli_runs_scenarios_through_the_pipeline_and_prints_the_diff(tmp_path: Path) -> None:
+    _write(tmp_path, "good.yaml", CONFIG + """\
+events:
+  - {user_id: u1, time: +0s, event: receive_email, campaign: newsletter}
+  - {user_id: u2, time: +0s, event: receive_email, campaign: newsletter}
+  - {user_id: u2, time: +2d, event: open_email, campaign: newsletter}
+until: +8d
+exhaustive: true
+expect:
+  - {user: u1, campaign: resend, status: sent, sent_at: +7d}
+  - {user: u2, campaign: resend, status: cancelled, reason: exception, detail: open_email}
+""")
+    _write(tmp_path, "bad.yaml", CONFIG + """\
+events:
+  - {user_id: u1, time: +0s, event: receive_email, campaign: newsletter}
+  - {user_id: u2, time: +0s, event: receive_email, campaign: newsletter}
+until: +8d
+exhaustive: true
+expect:
+  - {user: u1, campaign: resend, status: sent, sent_at: +6d}
+""")
+    result = CliRunner().invoke(app, ["test", str(tmp_path)])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[0] == f"FAIL  {tmp_path}/bad.yaml: bad"
+    assert lines[1] == ("      ~ expected #1 (line 22) differs: user_id=u1 campaign=resend status=sent "
+                        "sent_at=2026-01-11T09:00:00Z (+6d)")
+    assert "          sent_at: expected 2026-01-11T09:00:00Z (+6d), got 2026-01-12T09:00:00Z (+7d)" in lines
+    assert any(line.startswith("      + unexpected: user_id=u2 campaign=resend status=sent") for line in lines)
+    assert f"PASS  {tmp_path}/good.yaml: good" in lines
+    assert lines[-1] == "1 passed, 1 failed"
+
+
+def test_cli_writes_junit_xml_to_a_file_and_the_summary_to_stderr(tmp_path: Path) -> None:
+    scenario = _write(tmp_path, "one.yaml", CONFIG + """\
+events: [{user_id: u1, time: +0s, event: receive_email, campaign: newsletter}]
+expect: [{user: u1, campaign: resend, status: pending, due_at: +7d}]
+""")
+    report = tmp_path / "report.xml"
+    result = CliRunner().invoke(app, ["test", str(scenario), "--format", "junit", "-o", str(report)])
+    assert result.exit_code == 0, result.output
+    root = ET.parse(report).getroot()
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("1", "0", "0")
+    assert [c.get("name") for c in root.iter("testcase")] == ["one"]
+    assert "1 passed, 0 failed" in result.output

@@ -262,11 +262,10 @@ class _Parser:
         embedded = isinstance(self.doc.data, dict) and not isinstance(self._value(path), str)
         prefix = key_path(path) + "." if embedded else ""
         for p in problems:
-            file = str(getattr(p, "file", self.file))
-            inner = str(getattr(p, "path", "") or "")
+            inner = p.path or ""
             self.problems.append(Problem(
-                file, int(getattr(p, "line", 1)), int(getattr(p, "column", 1)),
-                prefix + inner if inner else key_path(path) if embedded else "", str(getattr(p, "message", p)),
+                p.file, p.line or 1, p.column or 1,
+                prefix + inner if inner else key_path(path) if embedded else "", p.message,
             ))
 
     def _value(self, path: KeyPath) -> Any:

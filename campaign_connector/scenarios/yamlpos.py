@@ -19,6 +19,9 @@ Path = tuple[str | int, ...]
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
 _BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 _INT = re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$")
+#: Values an alias-expanded document may hold before it is refused (a "billion laughs" bomb).
+MAX_NODES = 100_000
+
 _FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*|[0-9]+(?:\.[0-9]*)?[eE][-+]?[0-9]+)$")
 
 
@@ -94,17 +97,38 @@ def load_located(text: str) -> Located:
     located = Located(None)
     if root is None:
         return located
-    located.data = _walk(root, (), located)
+    located.data = _Walker(located).walk(root, ())
     return located
 
 
-def _walk(node: yaml.Node, path: Path, located: Located) -> Any:
+class _Walker:
+    """Composed nodes → plain values, recording positions; refuses alias bombs and self-referring aliases."""
+
+    def __init__(self, located: Located) -> None:
+        self.located = located
+        self.count = 0
+        self.active: set[int] = set()
+
+    def walk(self, node: yaml.Node, path: Path) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES or id(node) in self.active:
+            line, column = _pos(node.start_mark)
+            raise YamlSyntaxError("aliases expand to too many values or refer to themselves; write the values out",
+                                  line, column)
+        self.active.add(id(node))
+        try:
+            return _walk(node, path, self.located, self.walk)
+        finally:
+            self.active.discard(id(node))
+
+
+def _walk(node: yaml.Node, path: Path, located: Located, walk: Any) -> Any:
     located.values[path] = _pos(node.start_mark)
     located.spans[path] = (node.start_mark.index, node.end_mark.index)
     if isinstance(node, yaml.ScalarNode):
         return _scalar(node)
     if isinstance(node, yaml.SequenceNode):
-        return [_walk(item, (*path, i), located) for i, item in enumerate(node.value)]
+        return [walk(item, (*path, i)) for i, item in enumerate(node.value)]
     result: dict[str, Any] = {}
     for key_node, value_node in node.value:
         line, column = _pos(key_node.start_mark)
@@ -114,5 +138,5 @@ def _walk(node: yaml.Node, path: Path, located: Located) -> Any:
         if key in result:
             raise YamlSyntaxError(f"duplicate key {key!r}", line, column)
         located.keys[(*path, key)] = (line, column)
-        result[key] = _walk(value_node, (*path, key), located)
+        result[key] = walk(value_node, (*path, key))
     return result
