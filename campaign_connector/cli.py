@@ -362,12 +362,31 @@ def generate(
     days: int = typer.Option(..., "--days", min=1, help="Days of activity."),
     seed: int = typer.Option(1, "--seed", help="Random seed (same seed, same file)."),
     output: Path = typer.Option(..., "-o", "--output", help="Output file (.csv, .jsonl, .gz too)."),
+    users_file: Path | None = typer.Option(
+        None, "--users-file", help="Also write the users file (zones, country, plan, unsubscribes) here."
+    ),
+    start: str | None = typer.Option(None, "--start", help="First day, YYYY-MM-DD (default 2025-12-29)."),
+    config: Path | None = typer.Option(
+        None, "--config", help="Campaign file whose source campaigns send (default: campaigns.example.yaml)."
+    ),
 ) -> None:
     """A realistic synthetic event log for campaigns.example.yaml.
 
     Example: campaign-connector generate --users 1000 --days 30 -o events.csv
     """
-    _not_yet("generate", 2)
+    from rich.progress import Progress
+
+    from campaign_connector.config import load_config
+    from campaign_connector.generate import example_config_path, generate_log, parse_start
+
+    workspace = load_config(config or example_config_path())
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("Generating (days)", total=days)
+        summary = generate_log(
+            workspace, output, users=users, days=days, seed=seed, start=parse_start(start), users_file=users_file,
+            progress=lambda done, total: bar.update(task, completed=done),
+        )
+    err.print(summary.describe(), markup=False)
 
 
 @app.command()
