@@ -359,3 +359,17 @@ expect: [{user: u1, campaign: resend, status: pending, due_at: +7d}]
     assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("1", "0", "0")
     assert [c.get("name") for c in root.iter("testcase")] == ["one"]
     assert "1 passed, 0 failed" in result.output
+
+
+def test_rows_the_importer_refuses_are_located_in_the_scenario_file(tmp_path: Path) -> None:
+    scenario = _write(tmp_path, "rows.yaml", CONFIG + """\
+events:
+  - {user_id: u1, time: +0s, event: receive_email, campaign: newsletter}
+  - {user_id: u1, time: +1h, event: click_email_alias, campaign: newsletter}
+expect: []
+""")
+    result = CliRunner().invoke(app, ["test", str(scenario)])
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert lines[1] == "      could not run: 1 bad events row(s)"
+    assert lines[2].startswith(f"      {scenario}:18:5: events[1]: ") and "link_alias" in lines[2]

@@ -90,6 +90,8 @@ class Scenario:
     """Expected decisions."""
     exhaustive: bool = False
     """No decisions other than the expected ones."""
+    row_places: dict[str, list[str]] = field(default_factory=dict)
+    """``"users"``/``"events"`` → each row's ``FILE:LINE:COL: key.path`` (to locate the importers' bad rows)."""
 
 
 @dataclass
@@ -210,11 +212,18 @@ class _Parser:
         if len(self.problems) > before or config is None:
             return None
         line = self.doc.at(path)[0] if path else 1
+        places = {kind: [self.place((*where(kind), i)) for i in range(len(rows))]
+                  for kind, rows in (("users", users), ("events", events))}
         return Scenario(
             name=str(name).strip(), file=self.file, line=line, description=" ".join(description.split()),
             config=config, base_time=base_time, users=users, events=events, until=until, expect=expect,
-            exhaustive=bool(exhaustive),
+            exhaustive=bool(exhaustive), row_places=places,
         )
+
+    def place(self, path: KeyPath) -> str:
+        """``FILE:LINE:COL: key.path`` of a value."""
+        line, column = self.doc.at(path)
+        return f"{self.file}:{line}:{column}: {key_path(path)}"
 
     def when(self, value: Any, path: KeyPath, base_time: int | None) -> int | None:
         try:

@@ -38,7 +38,7 @@ class ScenarioResult:
     def diff(self) -> list[str]:
         """What went wrong, as lines (empty when it passed)."""
         if self.error is not None:
-            return [self.error]
+            return self.error.splitlines()
         return diff_lines(self.outcome, self.scenario.base_time) if self.outcome else []
 
 
@@ -99,19 +99,27 @@ def scenario_files(paths: Sequence[Path]) -> list[Path]:
 
 def run_scenario(scenario: Scenario) -> ScenarioResult:
     """Import the scenario's users and events into a fresh in-memory database, replay, and match."""
-    from campaign_connector.importer import import_event_rows, import_user_rows
+    from campaign_connector.importer import BadRowsError, import_event_rows, import_user_rows
     from campaign_connector.replay import run_replay
     from campaign_connector.store.results import iter_decisions
 
     store = Store.open(":memory:")
-    source = f"{scenario.file}:{scenario.line}"
+    kind = "users"
     try:
         if scenario.users:
-            import_user_rows(store, scenario.users, source=f"{source} users")
+            import_user_rows(store, scenario.users, source=kind)
+        kind = "events"
         if scenario.events:
-            import_event_rows(store, scenario.events, source=f"{source} events")
+            import_event_rows(store, scenario.events, source=kind)
         run = run_replay(store, scenario.config, until=scenario.until, name="scenario")
         decisions = list(iter_decisions(store, run.id))
+    except BadRowsError as error:
+        places = scenario.row_places.get(kind, [])
+        located = [f"{places[row.line - 1]}: {row.reason}" if 0 < row.line <= len(places) else str(row)
+                   for row in error.bad_rows]
+        more = [f"and {error.total - len(located)} more"] if error.total > len(located) else []
+        return ScenarioResult(scenario, error="\n".join([f"could not run: {error.total} bad {kind} row(s)",
+                                                         *located, *more]))
     except CampaignConnectorError as error:
         return ScenarioResult(scenario, error=f"could not run: {error}")
     finally:
