@@ -231,7 +231,7 @@ class _Run:
         self.created = 0
         self.fifo: deque[tuple[Event, int]] = deque()
         self.cap_times: dict[str, list[int]] = {}
-        self.cap_labels: dict[str, list[str]] = {}
+        self.cap_labels: dict[str, list[tuple[str, str]]] = {}
         self.performed: dict[str, tuple[list[int], list[Event]]] = {}
         self.receipts: dict[str, list[int]] = {}
         self.windows: list[tuple[int, int, int, ConversionEvent, _Plan, int, bool]] = []
@@ -338,13 +338,14 @@ class _Run:
         them, or is undeclared) and is a receipt for ``received:`` filters."""
         engine = self.engine
         if engine.caps and (cid is None or engine.capping.get(cid, True)):
-            label = f"{name} of {event.campaign or 'no campaign'} at {format_time(event.time)}"
+            label = (name, event.campaign or "no campaign")
             self.count_send(RECEIVE_CHANNEL[name], event.time, label)
             self.count_send("any", event.time, label)
         if engine.needs_receipts and cid is not None:
             self.receipts.setdefault(cid, []).append(event.time)
 
-    def count_send(self, channel: str, time: int, label: str) -> None:
+    def count_send(self, channel: str, time: int, label: tuple[str, str]) -> None:
+        """Count a send (replay or logged) toward the caps of a channel (or ``any``); the label says what it was."""
         self.cap_times.setdefault(channel, []).append(time)
         self.cap_labels.setdefault(channel, []).append(label)
 
@@ -415,7 +416,7 @@ class _Run:
             detail = ("users file: global_control_group true" if self.gcg_override
                       else f"global bucket {global_bucket(self.user)} of 10000")
         elif plan.audience is not None and not self.audience_holds(plan, t):
-            reason, detail = "not_in_audience", f"{plan.audience_name} false at {format_time(t)}"
+            reason, detail = "not_in_audience", plan.audience_name
         elif pending is not None:
             reason = "already_pending"
             detail = f"pending since {format_time(pending.triggered_at)}, due {format_time(pending.run_at)}"
@@ -564,7 +565,7 @@ class _Run:
         self.sent_channels.setdefault(plan.id, set()).update(channels)
         self.receive(plan, at)
         if plan.capped:
-            label = f"{plan.id} at {format_time(at)}"
+            label = ("sent", plan.id)
             counted = [c for c in channels if c in plan.capped]
             for channel in counted:
                 self.count_send(channel, at, label)
@@ -591,7 +592,9 @@ class _Run:
             used = len(times) - first
             text = f"cap {cap.channel} {cap.max}/{cap.text}"
             if self.trace is not None:
-                counted = ", ".join(self.cap_labels.get(cap.channel, [])[first:]) or "nothing"
+                labels = zip(self.cap_labels.get(cap.channel, [])[first:], times[first:], strict=True)
+                counted = ", ".join(f"{kind} of {cid} at {format_time(time)}" for (kind, cid), time in labels)
+                counted = counted or "nothing"
                 self.note(at, "cap", plan.id, f"{text}: {used} counted for {plan.id} ({counted})")
             if used >= cap.max:
                 if cap.channel == "any":
