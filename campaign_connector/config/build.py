@@ -62,6 +62,8 @@ MAX_CONVERSION_WINDOW_SECONDS = 30 * 86_400
 MAX_CONVERSION_EVENTS = 4
 
 _MISSING = object()
+#: YAML 1.1 boolean words, which this loader keeps as text (for a hint in messages).
+_YAML11_BOOLS: dict[str, str] = {"yes": "true", "on": "true", "y": "true", "no": "false", "off": "false", "n": "false"}
 
 
 @lru_cache(maxsize=1)
@@ -199,7 +201,10 @@ class Builder:
     def boolean(self, node: Node, path: str) -> bool | None:
         """true or false."""
         if not isinstance(node.value, bool):
-            self.error(node, path, "wrong-type", f"expected true or false, got {describe(node)}")
+            hint = ""
+            if isinstance(node.value, str) and node.value.lower() in _YAML11_BOOLS:
+                hint = f" ('{node.value}' is text here, as in YAML 1.2: write {_YAML11_BOOLS[node.value.lower()]})"
+            self.error(node, path, "wrong-type", f"expected true or false, got {describe(node)}{hint}")
             return None
         return node.value
 
@@ -293,7 +298,8 @@ class Builder:
         version = top.get("version")
         if version is not None and (isinstance(version.value, bool) or version.value != 1):
             self.error(version, "version", "bad-version",
-                       f"unsupported version {describe(version)} (this campaign-connector reads version: 1)")
+                       f"unsupported version {version.text or describe(version)} "
+                       "(this campaign-connector reads version: 1)")
         campaign_nodes = self._campaign_nodes(top)
         self._collect_ids(campaign_nodes)
         workspace = self.workspace(top["workspace"]) if self.get(top, "workspace") else model.Workspace()
@@ -659,7 +665,7 @@ class Builder:
             reeligible = self.duration(entries["reeligible_after"], key_path(path, "reeligible_after"))
             if reeligible is not None and reeligible > vocabulary.MAX_REELIGIBLE_SECONDS:
                 self.error(entries["reeligible_after"], key_path(path, "reeligible_after"), "reeligible-too-long",
-                           "reeligible_after is at most 720 days")
+                           f"reeligible_after is at most 720 days, got {entries['reeligible_after'].text}")
         control = 0
         if get(entries, "control_group"):
             control = int(self.percent(entries["control_group"], key_path(path, "control_group"), integer=True) or 0)
@@ -946,7 +952,7 @@ class Builder:
                 within = self.duration(entries["within"], key_path(ipath, "within"))
                 if within is not None and within > MAX_CONVERSION_WINDOW_SECONDS:
                     self.error(entries["within"], key_path(ipath, "within"), "conversion-window-too-long",
-                               "a conversion window is at most 30 days")
+                               f"a conversion window is at most 30 days, got {entries['within'].text}")
                     within = None
             product = None
             if self.get(entries, "product"):
