@@ -154,7 +154,9 @@ CASES: list[Case] = [
     variants: [{id: a, percent: 90}]
 """,
         [
-            ('multichannel-control', '9:20: campaigns[1].control_group: a control group needs a single-channel campaign'),
+            ('multichannel-control', (
+                '9:20: campaigns[1].control_group: a control group needs a single-channel campaign'
+            )),
             ('multichannel-control', '10:15: campaigns[1].variants: variants need a single-channel campaign'),
         ],
     ),
@@ -428,7 +430,9 @@ campaigns:
     end_at: 2025-01-01T00:00:00Z
 """,
         [
-            ('bad-version', '1:10: version: unsupported version 2 (this campaign-connector reads version: 1)'),
+            ('bad-version', (
+                '1:10: version: unsupported version 2 (this campaign-connector reads version: 1)'
+            )),
             ('bad-zone', (
                 "3:13: workspace.timezone: unknown time zone 'America/New_Yrok' (did you mean "
                 "'America/New_York'?)"
@@ -445,7 +449,9 @@ campaigns:
             ('bad-id', (
                 "6:9: campaigns[0].id: campaign id 'F 1' must use only a-z, 0-9, _ and - (e.g. 'f_1')"
             )),
-            ('unknown-channel', "7:16: campaigns[0].channels[0]: unknown channel 'psuh' (did you mean 'push'?)"),
+            ('unknown-channel', (
+                "7:16: campaigns[0].channels[0]: unknown channel 'psuh' (did you mean 'push'?)"
+            )),
             ('bad-value', "7:28: campaigns[0].channels[2]: channel 'push' is listed twice"),
             ('unknown-status', "8:13: campaigns[0].status: unknown status 'actve' (did you mean 'active'?)"),
             ('bad-time', (
@@ -463,10 +469,16 @@ campaigns:
             ('bad-clock', (
                 '12:26: campaigns[0].send_window.start: expected a clock time like "22:00", got \'25:00\''
             )),
-            ('bad-percent', '13:20: campaigns[0].control_group: expected a percentage from 0 to 100, got 120'),
-            ('duplicate-id', "14:43: campaigns[0].variants[1].id: duplicate variant id 'a' (first at line 14)"),
+            ('bad-percent', (
+                '13:20: campaigns[0].control_group: expected a percentage from 0 to 100, got 120'
+            )),
+            ('duplicate-id', (
+                "14:43: campaigns[0].variants[1].id: duplicate variant id 'a' (first at line 14)"
+            )),
             ('missing-key', "15:5: campaigns[1]: missing required key 'id'"),
-            ('missing-key', "15:5: campaigns[1]: missing required key 'stopped_at' (status stopped needs it)"),
+            ('missing-key', (
+                "15:5: campaigns[1]: missing required key 'stopped_at' (status stopped needs it)"
+            )),
             ('wrong-type', (
                 '15:15: campaigns[1].channels: expected a list of channels (email, push, sms, webhook, '
                 "content_card, in_app), got 'push'"
@@ -581,7 +593,9 @@ foo: 1
 """,
         [
             ('wrong-type', '2:12: campaigns: expected a list of campaigns, got a mapping'),
-            ('unknown-key', "3:1: foo: unknown key 'foo' (allowed: version, workspace, segments, campaigns)"),
+            ('unknown-key', (
+                "3:1: foo: unknown key 'foo' (allowed: version, workspace, segments, campaigns)"
+            )),
         ],
     ),
     Case(
@@ -631,8 +645,12 @@ campaigns:
                 '9:15: campaigns[1].audience: expected a filter (all, any, not, attribute, performed or '
                 'received), got the number 3'
             )),
-            ('bad-value', '14:22: campaigns[2].delay.in_days: expected a whole number at least 0, got -1'),
-            ('bad-clock', '14:30: campaigns[2].delay.at: expected a clock time like "22:00", got \'25:00\''),
+            ('bad-value', (
+                '14:22: campaigns[2].delay.in_days: expected a whole number at least 0, got -1'
+            )),
+            ('bad-clock', (
+                '14:30: campaigns[2].delay.at: expected a clock time like "22:00", got \'25:00\''
+            )),
             ('bad-value', (
                 "14:45: campaigns[2].delay.zone: unknown delay zone 'mars' (expected user or company)"
             )),
@@ -706,7 +724,9 @@ version: 1
 campaigns: &c [*c]
 """,
         [
-            ('yaml-too-large', '2:12: an alias refers to the node that contains it; YAML recursion is not allowed'),
+            ('yaml-too-large', (
+                '2:12: an alias refers to the node that contains it; YAML recursion is not allowed'
+            )),
         ],
     ),
     Case(
