@@ -229,11 +229,13 @@ def sends(
         rows = iter_decisions(store, found.id, filt)
         if format is SendsFormat.table:
             total = count_decisions(store, found.id, filt)
-            Console(highlight=False).print(render.sends_table(islice(rows, limit or None), found.name))
+            if total:
+                Console(highlight=False).print(render.sends_table(islice(rows, limit or None), found.name))
             given = [("--user", user), ("--campaign", campaign), ("--status", status), ("--reason", reason),
                      ("--since", since), ("--before", before)]
             command = " ".join(["campaign-connector sends --run", found.name,
-                                *(f"{flag} {value}" for flag, value in given if value is not None)])
+                                *(f"{flag} {value}" for flag, value in given if value is not None),
+                                "--format csv -o FILE"])
             note = render.more_rows_note(min(limit or total, total), total, command)
             if note or not total:
                 err.print(note or "no decisions match", markup=False, soft_wrap=True)
@@ -303,7 +305,7 @@ def diff(
         else:
             Console(highlight=False).print(Group(*render.diff_renderables(summary, islice(rows, render.TABLE_ROWS))))
             note = render.more_rows_note(render.TABLE_ROWS, summary.differences,
-                                         f"campaign-connector diff {a.name} {b.name}")
+                                         f"campaign-connector diff {a.name} {b.name} --format csv > FILE")
             if note:
                 err.print(note, markup=False, soft_wrap=True)
     if fail_on_change and summary.differences:

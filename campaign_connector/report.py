@@ -167,9 +167,12 @@ SENDS_TABLE_COLUMNS: tuple[str, ...] = (
 def sends_table(decisions: Iterable[StoredDecision], run_name: str) -> Table:
     """The decisions as a terminal table (``SENDS_TABLE_COLUMNS``)."""
     table = Table(title=f"Decisions of run {run_name}", title_justify="left", header_style="bold",
-                  box=box.SIMPLE_HEAD, padding=(0, 1))
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     for column in SENDS_TABLE_COLUMNS:
-        table.add_column(column, overflow="fold", no_wrap=column not in ("reason", "channels", "detail"))
+        if column in ("triggered_at", "status", "due", "sent"):
+            table.add_column(column, no_wrap=True)
+        else:
+            table.add_column(column, overflow="fold")
     for d in decisions:
         table.add_row(d.user_id, d.campaign, d.status, d.reason or "", format_time(d.triggered_at),
                       offset(d.triggered_at, d.due_at), offset(d.triggered_at, d.sent_at), ";".join(d.channels),
@@ -178,11 +181,10 @@ def sends_table(decisions: Iterable[StoredDecision], run_name: str) -> Table:
 
 
 def more_rows_note(shown: int, total: int, command: str) -> str | None:
-    """"showing 50 of 1,234 ..." with the command that gets them all; None when everything was shown."""
+    """"showing 50 of 1,234 ..." with ``command``, which gets them all; None when everything was shown."""
     if total <= shown:
         return None
-    return (f"showing {_int(shown)} of {_int(total)} rows ({_int(total - shown)} more); all of them: "
-            f"{command} --format csv -o FILE")
+    return f"showing {_int(shown)} of {_int(total)} rows ({_int(total - shown)} more); all of them: {command}"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -258,9 +260,10 @@ def report_renderables(rep: RunReport) -> list[RenderableType]:
                       _int(s.suppressed), _int(s.pending), _rate(s.converted_sent, s.conversion_rate_sent),
                       _rate(s.converted_control, s.conversion_rate_control))
     out: list[RenderableType] = [table]
-    if not rep.campaigns:
+    if not rep.total.triggered:
         out.append(Text("This run has no decisions."))
-    reasons = Table(title="Suppressed by reason", title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
+    reasons = Table(title="Suppressed by reason", title_justify="left", header_style="bold", box=box.SIMPLE_HEAD,
+                    pad_edge=False, collapse_padding=True)
     reasons.add_column("campaign")
     reasons.add_column("reason")
     reasons.add_column("count", justify="right")
@@ -375,14 +378,14 @@ def write_diff_csv(rows: Iterable[DiffRow], out: TextIO) -> None:
         writer.writerow(cells)
 
 
-def _side_text(side: DiffSide | None) -> str:
+def _side_text(side: DiffSide | None, triggered_at: int) -> str:
     if side is None:
         return "(no decision)"
-    text = side.status + (f" {side.reason}" if side.reason else "")
     if side.sent_at is not None:
-        text += f" at {format_time(side.sent_at)}"
-    elif side.due_at is not None:
-        text += f", due {format_time(side.due_at)}"
+        return f"{side.status} {offset(triggered_at, side.sent_at)}"
+    text = side.status + (f" {side.reason}" if side.reason else "")
+    if side.due_at is not None:
+        text += f", due {offset(triggered_at, side.due_at)}"
     return text
 
 
@@ -392,19 +395,21 @@ def diff_renderables(summary: RunDiff, rows: Iterable[DiffRow]) -> list[Renderab
     if not summary.campaigns:
         return [Text(f"no differences between {a} and {b}")]
     table = Table(title=f"{a} → {b}: sends per campaign", title_justify="left", header_style="bold",
-                  box=box.SIMPLE_HEAD)
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
     table.add_column("campaign")
     for header in (f"sent ({a})", f"sent ({b})", "gained", "lost", "moved", "changed"):
         table.add_column(header, justify="right")
     for c in summary.campaigns:
         table.add_row(c.campaign, _int(c.sent_a), _int(c.sent_b), _int(c.gained), _int(c.lost), _int(c.moved),
                       _int(c.changed))
-    changes = Table(title="Changed decisions", title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
+    changes = Table(title="Changed decisions (sent and due times are offsets from triggered_at)",
+                    title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
+                    collapse_padding=True)
     for header in ("user_id", "campaign", "triggered_at", "change", a, b):
-        changes.add_column(header, overflow="fold")
+        changes.add_column(header, overflow="fold", no_wrap=header in ("triggered_at", "change"))
     for row in rows:
-        changes.add_row(row.user_id, row.campaign, format_time(row.triggered_at), row.change, _side_text(row.a),
-                        _side_text(row.b))
+        changes.add_row(row.user_id, row.campaign, format_time(row.triggered_at), row.change,
+                        _side_text(row.a, row.triggered_at), _side_text(row.b, row.triggered_at))
     return [table, changes]
 
 
@@ -431,7 +436,7 @@ def _decision_lines(d: StoredDecision, hint: str | None) -> list[tuple[str, str]
     if d.detail:
         lines.append(("detail", d.detail))
     if hint:
-        lines.append(("note" if d.status == "pending" else "would send if", hint))
+        lines.append(("note" if d.status == "pending" else "what-if", hint))
     return lines
 
 

@@ -15,6 +15,7 @@ from typer.testing import CliRunner, Result
 from campaign_connector.cli import app
 from campaign_connector.model import Conversion, Decision
 from campaign_connector.store import Store
+from campaign_connector.store.events import log_fingerprint
 from campaign_connector.store.runs import (
     RunInfo,
     complete_run,
@@ -26,6 +27,31 @@ from campaign_connector.store.runs import (
     insert_decisions,
 )
 from campaign_connector.timeutil import parse_time
+
+#: The campaign file BASE was "replayed" with: followup_email comes before discount_push (not alphabetical).
+CONFIG = """\
+version: 1
+campaigns:
+  - id: newsletter
+    channels: [email]
+    status: active
+    published_at: 2026-01-01T00:00:00Z
+  - id: followup_email
+    channels: [email]
+    status: active
+    published_at: 2026-01-03T00:00:00Z
+    triggers:
+      - {interaction: click_email, campaign: newsletter}
+    delay: 1 hour
+    exceptions:
+      - {event: purchase}
+  - id: discount_push
+    channels: [push, email]
+    status: active
+    published_at: 2026-01-03T00:00:00Z
+    triggers:
+      - {interaction: click_email, campaign: newsletter}
+"""
 
 #: CliRunner environment: a 100-column terminal without colour.
 ENV = {"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}
@@ -46,9 +72,11 @@ def decision(user: str, campaign: str, status: str, triggered: str, *, reason: s
 
 
 def store_run(store: Store, name: str, decisions: Sequence[Decision],
-              conversions: Sequence[tuple[int, Conversion]] = (), *, config_text: str = "campaigns: []\n",
-              until: str | None = "2026-02-01T00:00:00Z", fingerprint: str = "log-1") -> RunInfo:
-    """Store a complete run: decisions with seq 1..n in the given order, conversions as (decision seq, c)."""
+              conversions: Sequence[tuple[int, Conversion]] = (), *, config_text: str = CONFIG,
+              until: str | None = "2026-02-01T00:00:00Z", fingerprint: str | None = None) -> RunInfo:
+    """Store a complete run: decisions with seq 1..n in the given order, conversions as (decision seq, c).
+    The run's log fingerprint is the store's current one unless given."""
+    fingerprint = log_fingerprint(store) if fingerprint is None else fingerprint
     run = create_run(store, name=name, created_at="2026-02-01T12:00:00Z", config_path="campaigns.yaml",
                      config_text=config_text, config_hash="cafe" * 16, log_fingerprint=fingerprint,
                      engine_version="1", options={}, until=t(until))
@@ -59,9 +87,9 @@ def store_run(store: Store, name: str, decisions: Sequence[Decision],
     return find_run(store, name)
 
 
-def invoke(db: Path, *args: str, **kwargs: Any) -> Result:
-    """Run the CLI against ``db`` in a 100-column colourless terminal."""
-    return CliRunner().invoke(app, [*args, "--db", str(db)], env=ENV, **kwargs)
+def invoke(db: Path, *args: str, columns: int = 100, **kwargs: Any) -> Result:
+    """Run the CLI against ``db`` in a colourless terminal ``columns`` wide."""
+    return CliRunner().invoke(app, [*args, "--db", str(db)], env={**ENV, "COLUMNS": str(columns)}, **kwargs)
 
 
 #: A small run exercising every status: u1 sent then not re-eligible, u2 cancelled then control,
@@ -95,3 +123,8 @@ def base_db(tmp_path: Path) -> Path:
     with Store.open(path) as store:
         store_run(store, "base", BASE, BASE_CONVERSIONS)
     return path
+
+
+def text(output: str) -> str:
+    """Rendered output with each line's trailing padding removed (Rich pads table lines to the width)."""
+    return "\n".join(line.rstrip() for line in output.splitlines()) + "\n"
