@@ -34,7 +34,8 @@ The format (YAML; the shipped examples are in ``scenarios/`` at the repository r
   compared; ``null`` requires the field to be empty. Each expectation must match a different decision.
 - **Several scenarios in one file**: a ``scenarios:`` list of scenario mappings; keys at the top of the file
   (``config``, ``base_time``, ``users``, ``events``, ``until``, ``exhaustive``, ``description``) are defaults
-  that an item's own keys replace (lists are replaced, not merged).
+  that an item's own keys replace (lists are replaced, not merged). An item without a ``name`` is called
+  after the file's ``name`` (or file name) and its number: ``rule_reeligibility #2``.
 - **Diff**: ``~`` an expectation that met a decision of the same user and campaign with other values (each
   differing field shown), ``-`` an expectation no decision meets, ``+`` an unexpected decision (with
   ``exhaustive``), then every actual decision.

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from campaign_connector.config import load_config, load_config_text
 from campaign_connector.errors import CampaignConnectorError
 from campaign_connector.model import Config
 from campaign_connector.scenarios.timespec import parse_when
@@ -155,7 +156,9 @@ class _Parser:
         if not isinstance(items, list) or not items:
             self.problem(("scenarios",), "expected a non-empty list of scenarios")
             return []
-        defaults = {key: value for key, value in data.items() if key in SCENARIO_KEYS and key != "expect"}
+        shared = [key for key in SCENARIO_KEYS if key not in ("expect", "name")]
+        defaults = {key: value for key, value in data.items() if key in shared}
+        title = data["name"] if isinstance(data.get("name"), str) and data["name"].strip() else stem
         result = []
         for i, item in enumerate(items):
             path: KeyPath = ("scenarios", i)
@@ -164,7 +167,7 @@ class _Parser:
                 continue
             self.check_keys(item, path, SCENARIO_KEYS, "a scenario")
             merged = {**defaults, **item}
-            scenario = self.scenario(merged, path, f"{stem} #{i + 1}", own=item)
+            scenario = self.scenario(merged, path, f"{title.strip()} #{i + 1}", own=item)
             if scenario:
                 result.append(scenario)
         return result
@@ -238,8 +241,6 @@ class _Parser:
         cache_key: KeyPath | str = str(value) if isinstance(value, str) else path
         if cache_key in self.configs:
             return self.configs[cache_key]
-        from campaign_connector.config import load_config, load_config_text
-
         config: Config | None = None
         try:
             if isinstance(value, str):

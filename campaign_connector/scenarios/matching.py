@@ -15,6 +15,10 @@ from typing import Any
 from campaign_connector.model import Decision
 from campaign_connector.scenarios.format import TIME_FIELDS, Expectation
 from campaign_connector.scenarios.timespec import show_time
+from campaign_connector.store.results import StoredDecision
+
+AnyDecision = Decision | StoredDecision
+"""A decision from the engine, or as stored under a run (the same fields, plus ``seq``)."""
 
 #: The order fields are shown in.
 SHOWN_FIELDS: tuple[str, ...] = (
@@ -23,13 +27,13 @@ SHOWN_FIELDS: tuple[str, ...] = (
 )
 
 
-def actual_value(decision: Decision, name: str) -> Any:
+def actual_value(decision: AnyDecision, name: str) -> Any:
     """A decision's field, in the form expectations hold (channels sorted)."""
     value = getattr(decision, name)
     return tuple(sorted(value)) if name == "channels" else value
 
 
-def field_matches(name: str, expected: Any, decision: Decision) -> bool:
+def field_matches(name: str, expected: Any, decision: AnyDecision) -> bool:
     """Whether one expected field holds: ``detail`` is a substring match, the rest equality."""
     actual = actual_value(decision, name)
     if name == "detail" and expected is not None:
@@ -37,7 +41,7 @@ def field_matches(name: str, expected: Any, decision: Decision) -> bool:
     return bool(expected == actual)
 
 
-def differences(expectation: Expectation, decision: Decision) -> list[str]:
+def differences(expectation: Expectation, decision: AnyDecision) -> list[str]:
     """The fields of ``expectation`` that ``decision`` does not meet, in display order."""
     return [name for name in SHOWN_FIELDS
             if name in expectation.fields and not field_matches(name, expectation.fields[name], decision)]
@@ -47,12 +51,12 @@ def differences(expectation: Expectation, decision: Decision) -> list[str]:
 class Outcome:
     """How a scenario's expectations met its decisions."""
 
-    decisions: list[Decision]
+    decisions: list[AnyDecision]
     """Every actual decision, in processing order."""
-    matched: list[tuple[Expectation, Decision]] = field(default_factory=list)
-    near_misses: list[tuple[Expectation, Decision]] = field(default_factory=list)
+    matched: list[tuple[Expectation, AnyDecision]] = field(default_factory=list)
+    near_misses: list[tuple[Expectation, AnyDecision]] = field(default_factory=list)
     missing: list[Expectation] = field(default_factory=list)
-    unexpected: list[Decision] = field(default_factory=list)
+    unexpected: list[AnyDecision] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -60,7 +64,7 @@ class Outcome:
         return not (self.near_misses or self.missing or self.unexpected)
 
 
-def match(expect: Sequence[Expectation], decisions: Sequence[Decision], *, exhaustive: bool) -> Outcome:
+def match(expect: Sequence[Expectation], decisions: Sequence[AnyDecision], *, exhaustive: bool) -> Outcome:
     """Match expectations to distinct decisions; see the module docstring."""
     candidates = [[j for j, d in enumerate(decisions) if not differences(e, d)] for e in expect]
     owner: dict[int, int] = {}  # decision index → expectation index
@@ -95,7 +99,7 @@ def match(expect: Sequence[Expectation], decisions: Sequence[Decision], *, exhau
     return outcome
 
 
-def _nearest(expectation: Expectation, decisions: Sequence[Decision], used: set[int]) -> int | None:
+def _nearest(expectation: Expectation, decisions: Sequence[AnyDecision], used: set[int]) -> int | None:
     """The unused decision with the expectation's user and campaign that differs in the fewest fields."""
     keys = [k for k in ("user_id", "campaign") if k in expectation.fields]
     if not keys:
@@ -128,7 +132,7 @@ def describe_expectation(expectation: Expectation, base_time: int | None) -> str
                     for name in SHOWN_FIELDS if name in expectation.fields)
 
 
-def describe_decision(decision: Decision, base_time: int | None) -> str:
+def describe_decision(decision: AnyDecision, base_time: int | None) -> str:
     """A decision on one line, the null fields left out."""
     parts = []
     for name in SHOWN_FIELDS:
