@@ -16,6 +16,7 @@ from rich.console import Console
 from campaign_connector import __version__
 from campaign_connector.errors import EXIT_ERROR, CampaignConnectorError, NotImplementedYet
 from campaign_connector.store import DB_ENVVAR, resolve_db_path
+from campaign_connector.store.runs import RunInfo
 
 app = typer.Typer(
     name="campaign-connector",
@@ -152,6 +153,67 @@ def import_users(
     _not_yet("import-users", 4)
 
 
+class _ReplayProgress:
+    """The progress bar of ``replay`` on a terminal (events read, users, users/s); inactive when piped."""
+
+    def __init__(self, console: Console) -> None:
+        import time
+
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.clock = time.monotonic
+        self.started = self.clock()
+        self.bar = Progress(
+            TextColumn("replaying"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} events"),
+            TextColumn("{task.fields[users]:,} users, {task.fields[rate]:,.0f} users/s"), TimeRemainingColumn(),
+            console=console, transient=True, disable=not console.is_terminal,
+        )
+        self.active = console.is_terminal
+        self.task = self.bar.add_task("replay", total=0, users=0, rate=0.0)
+
+    def __enter__(self) -> _ReplayProgress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+    def __call__(self, users: int, events: int, total: int) -> None:
+        rate = users / max(self.clock() - self.started, 1e-6)
+        self.bar.update(self.task, completed=events, total=total, users=users, rate=rate)
+
+
+def _print_replay_summary(run: RunInfo, order: list[str]) -> None:
+    """The per-campaign summary ``replay`` prints on stderr (campaigns in config order), and the run's line."""
+    from rich.table import Table
+
+    from campaign_connector.timeutil import format_time
+
+    columns = ("triggered", "sent", "control", "cancelled", "suppressed", "pending")
+    campaigns = run.counts.get("campaigns", {})
+    names = [c for c in order if c in campaigns] + sorted(set(campaigns) - set(order))
+    totals = run.counts.get("totals", {})
+    if names:
+        table = Table()
+        table.add_column("campaign")
+        for column in columns:
+            table.add_column(column, justify="right")
+        for campaign in names:
+            table.add_row(campaign, *(f"{campaigns[campaign][column]:,}" for column in columns))
+        if len(names) > 1:
+            table.add_row("total", *(f"{totals.get(column, 0):,}" for column in columns), style="bold")
+        wide = err if err.is_terminal else Console(stderr=True, highlight=False, width=160)  # piped: whole ids
+        wide.print(table)
+    if run.until is None:
+        line = f"The event log is empty: stored run {run.name} with no decisions (import events first)."
+    else:
+        line = (f"Stored run {run.name} (id {run.id}): {run.users:,} users, {run.events:,} events up to "
+                f"{format_time(run.until)}, {totals.get('triggered', 0):,} decisions.")
+    if run.options.get("workers") != run.options.get("workers_requested"):
+        line += " Ran with 1 worker: an in-memory database cannot be shared with worker processes."
+    err.print(line, markup=False, soft_wrap=True)
+
+
 @app.command()
 def replay(
     config: Path = typer.Argument(..., help="The campaign file (YAML)."),
@@ -164,7 +226,27 @@ def replay(
 
     Example: campaign-connector replay campaigns.yaml --name baseline
     """
-    _not_yet("replay", 5)
+    from campaign_connector.config import InvalidConfig, check_config
+    from campaign_connector.errors import InputError
+    from campaign_connector.replay import run_replay
+    from campaign_connector.store import Store
+    from campaign_connector.timeutil import TimeParseError, parse_time
+
+    try:
+        horizon = None if until is None else parse_time(until)
+    except TimeParseError as error:
+        raise InputError(f"--until: {error} (give an ISO-8601 time like 2026-01-31T23:59:59Z)") from None
+    loaded, problems = check_config(config)
+    if loaded is None or any(p.is_error for p in problems):
+        raise InvalidConfig([p for p in problems if p.is_error] or problems)
+    for warning in problems:
+        err.print(warning.format(), markup=False, soft_wrap=True)
+    path = db_path(db)
+    with Store.open(path, create=False) as store, _ReplayProgress(err) as bar:
+        run = run_replay(store, loaded, until=horizon, name=name, workers=workers, db_path=path,
+                         progress=bar if bar.active else None)
+    _print_replay_summary(run, [c.id for c in loaded.campaigns])
+    print(run.name)
 
 
 @app.command()
@@ -345,7 +427,7 @@ def runs(
                       f"{totals.get('triggered', 0):,}", f"{totals.get('sent', 0):,}")
     out = Console(highlight=False)
     if not out.is_terminal:
-        out.width = max(out.width, 160)  # piped: whole cells, never an ellipsis
+        out = Console(highlight=False, width=160)  # piped: whole cells, never an ellipsis
     out.print(table)
 
 

@@ -1,0 +1,305 @@
+"""The replay driver: streams users out of the store through the engine, stores their decisions as a run, then
+applies the cross-user rules and completes the run.
+
+How a run is written, and what a failure leaves:
+
+- ``create_run`` inserts the run as ``running``; its decisions and conversions are written in transactions of
+  about ``BATCH_ROWS`` rows, so other readers and writers get the database between batches. The cross-user
+  rules, the counts and the flip to ``complete`` happen in one final transaction. Nothing reads a running run
+  (``find_run`` and ``list_runs`` see complete runs only), so until that last commit the previous latest run
+  stays the latest.
+- An error or Ctrl-C deletes the run and its rows before returning. A replay killed outright leaves its rows
+  behind under a running run; the next ``create_run`` sees its writer is gone and deletes them.
+
+Order: users in ``user_id`` order, each user's decisions in the engine's order; a decision's ``seq`` is its
+place in that order across the whole run, and a conversion points at its decision's ``seq``.
+
+``--workers N`` splits the users into N contiguous ``user_id`` ranges of similar event counts
+(``user_ranges``). Each range runs in its own process ('spawn'-safe ``multiprocessing.Pool`` with top-level
+functions): it opens the database itself, replays its users, and writes their rows into its own scratch
+SQLite file in a temporary folder (bounded memory: rows are flushed in batches, never returned through a
+pipe). The parent then copies the scratch files into the run in range order, shifting each range's ``seq``
+by the decisions of the ranges before it, so the stored rows are identical to a one-worker replay. An
+in-memory database cannot be opened by other processes: it always runs with one worker (``options`` records
+``workers`` used and ``workers_requested``).
+
+The cross-user rules (``max_recipients``, ``rate_limit``) run after the per-user pass, only for the
+campaigns that set them; their shifts and drops do not feed back into the per-user pass (see
+``engine.crossuser``). A send they suppress loses its conversions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import tempfile
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from campaign_connector import ENGINE_VERSION
+from campaign_connector.engine import Engine
+from campaign_connector.engine.crossuser import Send, apply_max_recipients, apply_rate_limit
+from campaign_connector.model import Config
+from campaign_connector.store import Store
+from campaign_connector.store.events import (
+    count_events,
+    iter_timelines,
+    last_event_time,
+    log_fingerprint,
+    user_ranges,
+)
+from campaign_connector.store.runs import (
+    RunInfo,
+    apply_send_changes,
+    complete_run,
+    conversion_counts,
+    conversion_row,
+    create_run,
+    decision_counts,
+    decision_row,
+    discard_run,
+    get_run,
+    insert_conversions,
+    insert_decisions,
+    iter_sends,
+    merge_scratch,
+    open_scratch,
+)
+from campaign_connector.timeutil import format_time
+from campaign_connector.vocabulary import STATUSES
+
+#: Decision and conversion rows written per transaction.
+BATCH_ROWS = 20_000
+
+#: Users between two progress reports.
+PROGRESS_EVERY = 250
+
+#: ``progress(users_done, events_done, events_total)``; ``events_total`` is the number of logged events the
+#: replay reads (known before it starts).
+Progress = Callable[[int, int, int], None]
+
+
+class PartTotals(NamedTuple):
+    """What one pass over a user range read and wrote."""
+
+    users: int
+    """Users replayed."""
+    events: int
+    """Logged events read."""
+    decisions: int
+    """Decision rows written."""
+
+
+def run_replay(
+    store: Store,
+    config: Config,
+    *,
+    until: int | None = None,
+    name: str | None = None,
+    workers: int = 1,
+    db_path: Path | None = None,
+    progress: Progress | None = None,
+) -> RunInfo:
+    """Replay the stored log through ``config`` up to ``until`` (default: the last logged event) and store the
+    decisions as a complete run named ``name`` (default ``run-N``); returns the run.
+
+    ``workers`` > 1 needs ``db_path``, the database file ``store`` was opened on; without it (or for
+    ``:memory:``) the replay runs with one worker. A taken ``name`` is a ``StoreError`` before anything runs.
+    """
+    horizon = until if until is not None else last_event_time(store)
+    used = workers if workers > 1 and db_path is not None and str(db_path) != ":memory:" else 1
+    options: dict[str, Any] = {
+        "until": format_time(horizon),
+        "until_given": until is not None,
+        "workers": used,
+        "workers_requested": workers,
+    }
+    text = config.text
+    run = create_run(
+        store,
+        name=name,
+        created_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        config_path=config.path,
+        config_text=text,
+        config_hash=config.sha256 or hashlib.sha256(text.encode()).hexdigest(),
+        log_fingerprint=log_fingerprint(store),
+        engine_version=ENGINE_VERSION,
+        options=options,
+        until=horizon,
+    )
+    try:
+        total = count_events(store, horizon) if progress is not None and horizon is not None else 0
+        if horizon is None:
+            totals = PartTotals(0, 0, 0)
+        elif used == 1:
+            report = progress
+
+            def tick(users: int, events: int) -> None:
+                if report is not None:
+                    report(users, events, total)
+
+            totals = replay_part(store, store, Engine(config), run.id, horizon, None, None, tick)
+        else:
+            assert db_path is not None
+            totals = _replay_parallel(store, config, run.id, horizon, Path(db_path), used, progress, total)
+        with store.atomic():
+            _apply_cross_user(store, run.id, config)
+            counts = _counts(store, run.id, config)
+            complete_run(store, run.id, counts=counts, events=totals.events, users=totals.users)
+    except BaseException:
+        discard_run(store, run.id)
+        raise
+    return get_run(store, run.id)
+
+
+def replay_part(
+    read: Store,
+    write: Store,
+    engine: Engine,
+    run_id: int,
+    until: int,
+    lo: str | None,
+    hi: str | None,
+    tick: Callable[[int, int], None] | None = None,
+) -> PartTotals:
+    """Replay the users in ``[lo, hi)`` read from ``read`` and write their rows into ``write`` (the run itself,
+    or a worker's scratch file), ``seq`` counting from 0; ``tick(users, events)`` every ``PROGRESS_EVERY``
+    users and at the end."""
+    decisions: list[tuple[Any, ...]] = []
+    conversions: list[tuple[Any, ...]] = []
+    seq = users = events = 0
+
+    def flush() -> None:
+        with write.atomic():
+            insert_decisions(write, decisions)
+            insert_conversions(write, conversions)
+        decisions.clear()
+        conversions.clear()
+
+    for user_id, timeline, profile in iter_timelines(read, until=until, lo=lo, hi=hi):
+        result = engine.run_user(user_id, timeline, profile, until)
+        base = seq
+        for decision in result.decisions:
+            decisions.append(decision_row(run_id, seq, decision))
+            seq += 1
+        for conversion in result.conversions:
+            conversions.append(conversion_row(run_id, base + conversion.decision, conversion))
+        users += 1
+        events += len(timeline)
+        if len(decisions) + len(conversions) >= BATCH_ROWS:
+            flush()
+        if tick is not None and users % PROGRESS_EVERY == 0:
+            tick(users, events)
+    if decisions or conversions:
+        flush()
+    if tick is not None:
+        tick(users, events)
+    return PartTotals(users, events, seq)
+
+
+# --------------------------------------------------------------------------------------------------
+# --workers: one process per user range, each writing a scratch file
+
+
+class _Job(NamedTuple):
+    db_path: str
+    scratch: str
+    run_id: int
+    until: int
+    lo: str | None
+    hi: str | None
+
+
+_worker: dict[str, Any] = {}
+
+
+def _init_worker(config: Config, users_done: Any, events_done: Any) -> None:
+    """Pool initializer: one engine per process, and the shared progress counters."""
+    _worker["engine"] = Engine(config)
+    _worker["users"] = users_done
+    _worker["events"] = events_done
+
+
+def _run_job(job: _Job) -> PartTotals:
+    """Pool task: replay one user range from the database into a scratch file."""
+    seen = [0, 0]
+
+    def tick(users: int, events: int) -> None:
+        for counter, now, index in ((_worker["users"], users, 0), (_worker["events"], events, 1)):
+            with counter.get_lock():
+                counter.value += now - seen[index]
+            seen[index] = now
+
+    read = Store.open(job.db_path, create=False)
+    scratch = open_scratch(Path(job.scratch))
+    try:
+        return replay_part(read, scratch, _worker["engine"], job.run_id, job.until, job.lo, job.hi, tick)
+    finally:
+        scratch.close()
+        read.close()
+
+
+def _replay_parallel(
+    store: Store, config: Config, run_id: int, until: int, db_path: Path, workers: int,
+    progress: Progress | None, total: int,
+) -> PartTotals:
+    ranges = user_ranges(store, workers)
+    context = multiprocessing.get_context("spawn")
+    users_done = context.Value("q", 0)
+    events_done = context.Value("q", 0)
+    with tempfile.TemporaryDirectory(prefix="campaign-connector-replay-") as folder:
+        jobs = [_Job(str(db_path), str(Path(folder) / f"part-{k}.db"), run_id, until, lo, hi)
+                for k, (lo, hi) in enumerate(ranges)]
+        with context.Pool(len(jobs), initializer=_init_worker, initargs=(config, users_done, events_done)) as pool:
+            pending = pool.map_async(_run_job, jobs, chunksize=1)
+            while not pending.ready():
+                pending.wait(0.2)
+                if progress is not None:
+                    progress(users_done.value, events_done.value, total)
+            parts = pending.get()
+        seq_base = 0
+        for job, part in zip(jobs, parts, strict=True):
+            merge_scratch(store, Path(job.scratch), run_id, seq_base)
+            seq_base += part.decisions
+    if progress is not None:
+        progress(users_done.value, events_done.value, total)
+    return PartTotals(sum(p.users for p in parts), sum(p.events for p in parts), seq_base)
+
+
+# --------------------------------------------------------------------------------------------------
+# After the per-user pass
+
+
+def _apply_cross_user(store: Store, run_id: int, config: Config) -> None:
+    for campaign in config.campaigns:
+        if campaign.max_recipients is not None:
+            apply_send_changes(store, run_id, apply_max_recipients(
+                (Send(*row) for row in iter_sends(store, run_id, campaign.id)), campaign.max_recipients))
+        if campaign.rate_limit_per_minute is not None:
+            apply_send_changes(store, run_id, apply_rate_limit(
+                (Send(*row) for row in iter_sends(store, run_id, campaign.id)), campaign.rate_limit_per_minute))
+
+
+def _empty_counts() -> dict[str, Any]:
+    return {"triggered": 0, **dict.fromkeys(STATUSES, 0), "reasons": {}, "conversions": 0,
+            "control_conversions": 0}
+
+
+def _counts(store: Store, run_id: int, config: Config) -> dict[str, Any]:
+    """The run's counts: per campaign (every simulated campaign, in config order, zeros included) and in total,
+    decisions by status and by reason, and conversions of sends and of control enrollments."""
+    campaigns = {c.id: _empty_counts() for c in config.campaigns if c.simulated and c.status != "draft"}
+    totals = _empty_counts()
+    for campaign, status, reason, n in decision_counts(store, run_id):
+        for bucket in (campaigns.setdefault(campaign, _empty_counts()), totals):
+            bucket["triggered"] += n
+            bucket[status] += n
+            if reason is not None:
+                bucket["reasons"][reason] = bucket["reasons"].get(reason, 0) + n
+    for campaign, control, n in conversion_counts(store, run_id):
+        key = "control_conversions" if control else "conversions"
+        for bucket in (campaigns.setdefault(campaign, _empty_counts()), totals):
+            bucket[key] += n
+    return {"campaigns": campaigns, "totals": totals}
