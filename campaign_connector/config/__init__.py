@@ -43,7 +43,8 @@ def read_config_file(path: Path) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise _file_problem(name, "not-text", f"not UTF-8 text (bad byte at offset {err.start}); "
+        line = data.count(b"\n", 0, err.start) + 1
+        raise _file_problem(name, "not-text", f"not UTF-8 text (byte 0x{data[err.start]:02x} on line {line}); "
                                               "save the file as UTF-8") from None
 
 

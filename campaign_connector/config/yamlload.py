@@ -185,8 +185,12 @@ def _problem_text(err: yaml.YAMLError) -> str:
     """A one-line description of a PyYAML error, without its marks."""
     problem = getattr(err, "problem", None)
     context = getattr(err, "context", None)
+    if isinstance(err, yaml.reader.ReaderError):
+        return f"malformed YAML: unacceptable character #x{err.character:04x}: {err.reason}"
     if not problem:
         return f"malformed YAML: {str(err).splitlines()[0]}"
+    if context and str(problem).startswith("but "):
+        return f"malformed YAML: {context}, {problem}"
     return f"malformed YAML: {problem}" + (f" ({context})" if context else "")
 
 
@@ -195,7 +199,12 @@ def parse_yaml(text: str, path: str = "<config>") -> tuple[Node | None, list[Pro
 
     The tree is None when the text is not YAML at all, holds no document, or is refused as a bomb.
     """
-    loader = SafeLoader(text)
+    try:
+        loader = SafeLoader(text)
+    except yaml.reader.ReaderError as err:
+        line = text.count("\n", 0, err.position) + 1
+        column = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
+        return None, [Problem(path, line, column, "", "yaml-syntax", _problem_text(err))]
     try:
         try:
             root = loader.get_single_node()
