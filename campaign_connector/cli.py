@@ -137,7 +137,27 @@ def import_(
 
     Example: campaign-connector import events.csv.gz
     """
-    _not_yet("import", 4)
+    import time
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from campaign_connector.importer import import_event_files, summary_lines
+    from campaign_connector.store import Store
+
+    bar = Progress(TextColumn("Importing"), BarColumn(), TextColumn("{task.fields[rows]:,} rows  {task.fields[rate]}"),
+                   TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal)
+    task = bar.add_task("import", total=None, rows=0, rate="")
+    started = time.monotonic()
+
+    def progress(rows: int, done: int, total: int) -> None:
+        rate = rows / max(time.monotonic() - started, 1e-6)
+        bar.update(task, completed=done, total=total, rows=rows, rate=f"{rate:,.0f} rows/s")
+
+    with Store.open(db_path(db)) as store, bar:
+        summary = import_event_files(store, files, format=format.value, skip_invalid=skip_invalid, rejects=rejects,
+                                     user_key=user_key, progress=progress if err.is_terminal else None)
+    for line in summary_lines(summary):
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("import-users")
@@ -150,7 +170,13 @@ def import_users(
 
     Example: campaign-connector import-users users.csv
     """
-    _not_yet("import-users", 4)
+    from campaign_connector.importer import import_user_files, summary_lines
+    from campaign_connector.store import Store
+
+    with Store.open(db_path(db)) as store:
+        summary = import_user_files(store, file, format=format.value)
+    for line in summary_lines(summary):
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 class _ReplayProgress:

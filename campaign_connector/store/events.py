@@ -1,0 +1,284 @@
+"""The event log, the users table and the import ledger: every SQL statement that writes or reads them.
+
+Write side: ``EventWriter`` bulk-inserts prepared tuples with ``executemany`` inside the caller's
+``store.atomic()`` transaction (``INSERT OR IGNORE`` on the unique ``id`` index skips events already stored or
+seen earlier in the same import); ``replace_users`` writes users files; ``start_import`` / ``finish_import``
+keep the ``imports`` ledger.
+
+Read side (the replay's): ``iter_timelines`` streams users in ``user_id`` order with a cursor over the
+``(user_id, time, seq)`` index, merged with the users table, and never holds the whole log; ``user_ranges``
+splits users into contiguous ranges of similar event counts for workers; ``load_timeline``,
+``log_fingerprint``, ``last_event_time`` and ``count_events`` answer the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from itertools import groupby
+from operator import itemgetter
+from typing import Any
+
+from campaign_connector.model import Event, UserProfile
+from campaign_connector.store import Store
+
+#: The columns an import writes, in the order of the importer's prepared tuples.
+EVENT_COLUMNS: tuple[str, ...] = (
+    "id", "user_id", "time", "event", "campaign", "link_alias", "button_id", "page", "machine_open",
+    "conversion_index", "timezone", "properties",
+)
+
+#: Columns of the users table, in the order of ``replace_users`` tuples.
+USER_COLUMNS: tuple[str, ...] = ("user_id", "timezone", "global_control_group", "unsubscribed", "attributes")
+
+#: Page cache for the length of an import (KiB, negative as SQLite wants it): index inserts stay in memory.
+_IMPORT_CACHE_KIB = 131_072
+
+#: Indexes of the events table, dropped for an import into an empty table and built once at its end.
+_INDEXES: dict[str, str] = {
+    "events_id": "CREATE UNIQUE INDEX events_id ON events (id)",
+    "events_user_time": "CREATE INDEX events_user_time ON events (user_id, time, seq)",
+}
+
+#: Columns read into ``model.Event``, in its field order (synthetic excluded).
+_EVENT_SELECT = (
+    "SELECT time, seq, user_id, event, campaign, id, link_alias, button_id, page, machine_open, "
+    "conversion_index, timezone, properties FROM events"
+)
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def start_import(store: Store, *, kind: str, files: Sequence[str], format: str) -> int:
+    """Add a row to the import ledger (inside the import's transaction) and return its id."""
+    cursor = store.conn.execute(
+        "INSERT INTO imports (kind, files, format, started_at, stored, duplicates, rejected) "
+        "VALUES (?, ?, ?, ?, 0, 0, 0)",
+        (kind, json.dumps(list(files)), format, _now()),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def finish_import(store: Store, import_id: int, *, stored: int, duplicates: int, rejected: int) -> None:
+    """Record an import's counts in the ledger."""
+    store.conn.execute(
+        "UPDATE imports SET stored = ?, duplicates = ?, rejected = ? WHERE id = ?",
+        (stored, duplicates, rejected, import_id),
+    )
+
+
+class EventWriter:
+    """Bulk insert of one import, inside the caller's transaction.
+
+    ``insert(columns, rows)`` takes tuples holding exactly ``columns`` (a subset of ``EVENT_COLUMNS`` that
+    starts with id, user_id, time, event): leaving out columns that are NULL in a whole file saves binding
+    them for every row. The caller passes ``counts`` (rows per event name) when it has them.
+
+    Into an empty table the indexes are dropped for the import and built once by ``finish()`` — a sort is
+    much faster than maintaining two B-trees row by row. Duplicate ids within the import are then removed
+    before the unique index is built (the first one is kept, as ``INSERT OR IGNORE`` would). The DDL is part
+    of the transaction, so a killed import leaves the indexes as they were.
+    """
+
+    def __init__(self, store: Store, import_id: int) -> None:
+        self.conn = store.conn
+        self.import_id = import_id
+        self.attempted = 0
+        self.stored = 0
+        self.counts: dict[str, int] = {}
+        self._statements: dict[tuple[str, ...], str] = {}
+        self._cache = self.conn.execute("PRAGMA cache_size").fetchone()[0]
+        self.conn.execute(f"PRAGMA cache_size = -{_IMPORT_CACHE_KIB}")
+        self.conn.execute("PRAGMA temp_store = MEMORY")
+        self.seq_before = self.conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+        present = {name for (name,) in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' "
+                                                         "AND tbl_name = 'events'")}
+        self._dropped = [name for name in _INDEXES if name in present] if self.seq_before == 0 else []
+        for name in self._dropped:
+            self.conn.execute(f"DROP INDEX {name}")
+
+    def insert(self, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert prepared tuples; an id already stored (or earlier in this import) is skipped."""
+        sql = self._statements.get(columns)
+        if sql is None:
+            names = ", ".join(columns)
+            marks = ", ".join("?" * len(columns))
+            sql = f"INSERT OR IGNORE INTO events ({names}, import_id) VALUES ({marks}, {int(self.import_id)})"
+            self._statements[columns] = sql
+        cursor = self.conn.executemany(sql, rows)
+        self.attempted += len(rows)
+        self.stored += max(cursor.rowcount, 0)
+        for event, count in Counter(map(itemgetter(3), rows)).items():
+            self.counts[event] = self.counts.get(event, 0) + count
+
+    def finish(self) -> dict[str, int]:
+        """Build what was dropped, restore the cache size; return the stored count per event name."""
+        if "events_id" in self._dropped:
+            try:
+                self.conn.execute(_INDEXES["events_id"])
+            except sqlite3.IntegrityError:
+                deleted = self.conn.execute(
+                    "DELETE FROM events WHERE seq NOT IN (SELECT min(seq) FROM events GROUP BY id)"
+                ).rowcount
+                self.stored -= deleted
+                self.conn.execute(_INDEXES["events_id"])
+        for name in self._dropped:
+            if name != "events_id":
+                self.conn.execute(_INDEXES[name])
+        self._dropped = []
+        self.conn.execute(f"PRAGMA cache_size = {int(self._cache)}")
+        if self.stored == self.attempted:
+            return dict(sorted(self.counts.items()))
+        rows = self.conn.execute(
+            "SELECT event, count(*) FROM events WHERE seq > ? GROUP BY event ORDER BY event", (self.seq_before,)
+        ).fetchall()
+        return {event: count for event, count in rows}
+
+    @property
+    def duplicates(self) -> int:
+        """Rows skipped because their id was already stored or seen earlier in this import."""
+        return self.attempted - self.stored
+
+
+def replace_users(store: Store, rows: Iterable[tuple[Any, ...]]) -> int:
+    """Write users rows (``USER_COLUMNS`` tuples); a user already stored is replaced. Returns rows written."""
+    cursor = store.conn.executemany(
+        "INSERT OR REPLACE INTO users (user_id, timezone, global_control_group, unsubscribed, attributes) "
+        "VALUES (?, ?, ?, ?, ?)",
+        rows,
+    )
+    return max(cursor.rowcount, 0)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Read side
+
+
+def _event(row: tuple[Any, ...]) -> Event:
+    t, seq, user_id, event, campaign, event_id, alias, button, page, machine, index, zone, props = row
+    return Event(
+        t, seq, user_id, event, campaign, event_id, alias, button, page, machine == 1, index, zone,
+        json.loads(props) if props else None,
+    )
+
+
+def _profile(row: tuple[Any, ...]) -> UserProfile:
+    user_id, zone, gcg, unsubscribed, attributes = row
+    return UserProfile(
+        user_id,
+        timezone=zone or None,
+        global_control_group=None if gcg is None else gcg == 1,
+        unsubscribed=frozenset(unsubscribed.split(";")) if unsubscribed else frozenset(),
+        attributes=json.loads(attributes) if attributes else {},
+    )
+
+
+def _range_sql(lo: str | None, hi: str | None, params: list[Any]) -> list[str]:
+    where = []
+    if lo is not None:
+        where.append("user_id >= ?")
+        params.append(lo)
+    if hi is not None:
+        where.append("user_id < ?")
+        params.append(hi)
+    return where
+
+
+def iter_timelines(
+    store: Store, *, until: int | None, lo: str | None = None, hi: str | None = None
+) -> Iterator[tuple[str, list[Event], UserProfile | None]]:
+    """Every user with events in ``[lo, hi)`` (user_id order) with their events in (time, seq) order.
+
+    Events after ``until`` (ms) are left out, and a user with none left is not yielded. The profile is the
+    user's users-file row, or None. Streams: one user's events are in memory at a time.
+    """
+    params: list[Any] = []
+    where = _range_sql(lo, hi, params)
+    user_params = list(params)
+    if until is not None:
+        where.append("time <= ?")
+        params.append(until)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    events = store.conn.execute(f"{_EVENT_SELECT}{clause} ORDER BY user_id, time, seq", params)
+    user_where = _range_sql(lo, hi, [])
+    user_clause = f" WHERE {' AND '.join(user_where)}" if user_where else ""
+    users = store.conn.execute(
+        f"SELECT {', '.join(USER_COLUMNS)} FROM users{user_clause} ORDER BY user_id", user_params
+    )
+    pending = users.fetchone()
+    for user_id, rows in groupby(events, key=itemgetter(2)):
+        while pending is not None and pending[0] < user_id:
+            pending = users.fetchone()
+        profile = _profile(pending) if pending is not None and pending[0] == user_id else None
+        yield user_id, [_event(row) for row in rows], profile
+    users.close()
+
+
+def load_timeline(store: Store, user_id: str, until: int | None) -> tuple[list[Event], UserProfile | None]:
+    """One user's events (time, seq order; none after ``until``) and users-file profile (or None)."""
+    params: list[Any] = [user_id]
+    clause = " WHERE user_id = ?"
+    if until is not None:
+        clause += " AND time <= ?"
+        params.append(until)
+    rows = store.conn.execute(f"{_EVENT_SELECT}{clause} ORDER BY user_id, time, seq", params).fetchall()
+    found = store.conn.execute(
+        f"SELECT {', '.join(USER_COLUMNS)} FROM users WHERE user_id = ?", (user_id,)
+    ).fetchone()
+    return [_event(row) for row in rows], (_profile(found) if found else None)
+
+
+def user_ranges(store: Store, n: int) -> list[tuple[str | None, str | None]]:
+    """Split users into at most ``n`` contiguous ``[lo, hi)`` user_id ranges of similar event counts.
+
+    The first range starts at None (everything below) and the last ends at None (everything above), so the
+    ranges cover every user_id; fewer than ``n`` come back when there are fewer users than ``n``.
+    """
+    total = store.conn.execute("SELECT count(*) FROM events").fetchone()[0]
+    if n <= 1 or total == 0:
+        return [(None, None)]
+    bounds: list[str] = []
+    done = 0
+    target = total / n
+    cursor = store.conn.execute("SELECT user_id, count(*) FROM events GROUP BY user_id ORDER BY user_id")
+    for user_id, count in cursor:
+        if done >= target * (len(bounds) + 1) and len(bounds) < n - 1:
+            bounds.append(user_id)
+        done += count
+    cursor.close()
+    edges: list[str | None] = [None, *bounds, None]
+    return list(zip(edges[:-1], edges[1:], strict=True))
+
+
+def log_fingerprint(store: Store) -> str:
+    """A short text that changes whenever the stored events or users change.
+
+    Events are only ever added, so their count, highest seq and sum of times pin them; the users part is the
+    users count and the last users import that stored something (a re-import replaces rows in place).
+    """
+    count, total = store.conn.execute("SELECT count(*), coalesce(sum(time), 0) FROM events").fetchone()
+    max_seq = store.conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
+    users = store.conn.execute("SELECT count(*) FROM users").fetchone()[0]
+    users_import = store.conn.execute(
+        "SELECT coalesce(max(id), 0) FROM imports WHERE kind = 'users' AND stored > 0"
+    ).fetchone()[0]
+    return f"events={count}/{max_seq}/{total};users={users}/{users_import}"
+
+
+def last_event_time(store: Store) -> int | None:
+    """The latest logged event time (ms), or None for an empty log."""
+    value = store.conn.execute("SELECT max(time) FROM events").fetchone()[0]
+    return None if value is None else int(value)
+
+
+def count_events(store: Store, until: int | None) -> int:
+    """How many logged events are at or before ``until`` (all of them for None)."""
+    if until is None:
+        return int(store.conn.execute("SELECT count(*) FROM events").fetchone()[0])
+    return int(store.conn.execute("SELECT count(*) FROM events WHERE time <= ?", (until,)).fetchone()[0])
+
