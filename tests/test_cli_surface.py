@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from campaign_connector import __version__
-from campaign_connector.cli import app
+from campaign_connector.cli import app, main
 
 runner = CliRunner()
 
@@ -39,3 +40,70 @@ def test_unknown_option_is_a_usage_error_exit_2() -> None:
     assert proc.returncode == 2
     assert "No such option: --bogus" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+# -- a missing database or file: one line on stderr, exit 1 ----------------------------------------------
+
+#: A campaign file without warnings (so that stderr holds only the error).
+QUIET_CONFIG = "version: 1\ncampaigns:\n  - {id: src, channels: [email], status: active, published_at: 2026-01-05}\n"
+
+#: Commands that read the database: a missing one is an error, and they do not create it.
+READS_DATABASE = [
+    ["report"], ["sends"], ["runs"], ["explain", "u000001"], ["diff", "run-1", "run-2"], ["replay", "quiet.yaml"],
+]
+
+#: (arguments, the missing path the message must name). ``{db}`` is a fresh database path.
+MISSING_FILES = [
+    (["validate", "missing.yaml"], "missing.yaml"),
+    (["replay", "missing.yaml", "--db", "{db}"], "missing.yaml"),
+    (["import", "missing.csv", "--db", "{db}"], "missing.csv"),
+    (["import-users", "missing.csv", "--db", "{db}"], "missing.csv"),
+    (["test", "missing.yaml"], "missing.yaml"),
+    (["generate", "--users", "1", "--days", "1", "-o", "e.csv", "--config", "missing.yaml"], "missing.yaml"),
+    (["generate", "--users", "1", "--days", "1", "-o", "no-such-folder/e.csv"], "no-such-folder"),
+]
+
+
+def _main(
+    args: list[str], cwd: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
+    """Run the console script's ``main()`` in-process: (exit code, stderr)."""
+    (cwd / "quiet.yaml").write_text(QUIET_CONFIG, encoding="utf-8")
+    monkeypatch.chdir(cwd)
+    monkeypatch.setattr(sys, "argv", ["campaign-connector", *args])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    return int(exit_.value.code or 0), capsys.readouterr().err
+
+
+def _assert_one_line_error(code: int, stderr: str, names: str) -> None:
+    assert code == 1, stderr
+    lines = stderr.splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("Error: ") and names in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("args", READS_DATABASE, ids=lambda args: args[0])
+def test_a_missing_database_is_a_one_line_error_and_is_not_created(
+    args: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "nowhere" / "missing.db"
+    _assert_one_line_error(*_main([*args, "--db", str(db)], tmp_path, monkeypatch, capsys), str(db))
+    assert not db.parent.exists()
+
+
+def test_a_missing_database_named_by_the_environment_is_a_one_line_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "missing.db"
+    monkeypatch.setenv("CAMPAIGN_CONNECTOR_DB", str(db))
+    _assert_one_line_error(*_main(["report"], tmp_path, monkeypatch, capsys), str(db))
+    assert not db.exists()
+
+
+@pytest.mark.parametrize(("args", "missing"), MISSING_FILES, ids=lambda v: " ".join(v) if isinstance(v, list) else "")
+def test_a_missing_file_is_a_one_line_error(
+    args: list[str], missing: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [arg.replace("{db}", str(tmp_path / "cc.db")) for arg in args]
+    _assert_one_line_error(*_main(args, tmp_path, monkeypatch, capsys), missing)
