@@ -12,7 +12,7 @@ Spec-silent choices assumed here:
 from __future__ import annotations
 
 import pytest
-from enginekit import campaign, cap, config, ev, on, on_event, profile, replay, rows, source
+from enginekit import campaign, cap, config, ev, on, on_event, profile, quiet, replay, rows, source
 
 from campaign_connector.model import FrequencyCap
 
@@ -256,3 +256,29 @@ def test_an_unreachable_user_is_not_marked_received() -> None:
     events = [ev("2026-01-05T10:00:00Z", "purchase"), ev("2026-01-06T10:00:00Z", "purchase")]
     decisions = replay(cfg, events, profile(unsubscribed=["sms"]))
     assert rows(decisions, "status", "reason") == [("suppressed", "not_reachable"), ("suppressed", "not_reachable")]
+
+
+def test_a_held_send_counts_on_the_day_it_went() -> None:
+    cfg = config(
+        campaign("held", on_event("purchase"), quiet_hours=quiet("22:00", "07:00")),
+        campaign("other", on_event("session_start"), reeligible_after="0 seconds"),
+        caps=[cap("push", 1, "1 day")],
+    )
+    events = [ev("2026-01-05T23:00:00Z", "purchase"), ev("2026-01-05T23:30:00Z", "session_start"),
+              ev("2026-01-06T08:00:00Z", "session_start")]
+    assert rows(replay(cfg, events), "campaign", "status", "reason", "sent_at") == [
+        ("held", "sent", None, "2026-01-06T07:00:00Z"),
+        ("other", "sent", None, "2026-01-05T23:30:00Z"),
+        ("other", "suppressed", "frequency_cap", None),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("receipt", "expected"),
+    [("2026-01-06T04:59:59Z", "sent"), ("2026-01-06T05:00:00Z", "frequency_cap")],
+    ids=["previous-local-day", "same-local-day"],
+)
+def test_logged_receipts_count_on_the_users_local_day(receipt: str, expected: str) -> None:
+    cfg = config(source("src"), campaign("f", on_event("purchase")), caps=[cap("push", 1, "1 day")])
+    events = [ev(receipt, "receive_push", "src"), ev("2026-01-06T15:00:00Z", "purchase")]
+    assert [d.reason or d.status for d in replay(cfg, events, profile(timezone=NY))] == [expected]

@@ -23,6 +23,7 @@ from enginekit import (
     on,
     on_event,
     profile,
+    quiet,
     replay,
     rows,
     run,
@@ -259,3 +260,11 @@ def test_a_chain_across_instants_is_not_cut() -> None:
     decisions = replay(cfg, [ev(AT, "purchase")], until="2026-01-05T10:00:40Z")
     assert [d.status for d in decisions] == ["sent"] * 40 + ["pending"]
     assert rows(decisions[-1:], "campaign", "due_at") == [("a", "2026-01-05T10:00:41Z")]
+
+
+def test_the_conversion_window_starts_when_a_held_send_went() -> None:
+    cfg = config(campaign("f", on_event("session_start"), quiet_hours=quiet("22:00", "07:00"),
+                          conversion_events=(conversion("purchase", "1 hour"),)))
+    events = [ev("2026-01-05T23:00:00Z", "session_start"), ev("2026-01-06T01:00:00Z", "purchase"),
+              ev("2026-01-06T07:30:00Z", "purchase")]
+    assert [c.time for c in run(cfg, events).conversions] == [events[2].time]

@@ -241,3 +241,13 @@ def test_a_pending_send_at_the_horizon_still_blocks_a_second_trigger() -> None:
     assert rows(replay(cfg, events, until="2026-01-05T20:00:00Z"), "status", "reason") == [
         ("pending", None), ("suppressed", "already_pending"),
     ]
+
+
+def test_run_user_leaves_cross_user_rules_to_the_replay_driver() -> None:
+    """``max_recipients`` and ``rate_limit`` depend on other users: one user's pass never applies them."""
+    cfg = follow_up(reeligible_after="0 seconds", max_recipients=1, rate_limit_per_minute=1)
+    events = [ev("2026-01-05T12:00:00Z", "click_push_button", "src"),
+              ev("2026-01-05T12:00:10Z", "click_push_button", "src")]
+    assert rows(replay(cfg, events), "status", "sent_at") == [
+        ("sent", "2026-01-05T12:00:00Z"), ("sent", "2026-01-05T12:00:10Z"),
+    ]

@@ -212,9 +212,10 @@ def test_an_event_matching_no_trigger_records_nothing() -> None:
         (on_event("purchase", product="sku1"), ev(AT, "purchase", properties={"product_id": "sku1"}), True),
         (on_event("purchase", product="sku1"), ev(AT, "purchase", properties={"product_id": "sku2"}), False),
         (on_event("purchase", product="sku1"), ev(AT, "purchase"), False),
+        (on_event("purchase", product="sku1"), ev(AT, "purchase", properties={"product": "sku1"}), True),
     ],
     ids=["purchase", "purchase-vs-session", "session_start", "custom", "other-custom", "product",
-         "other-product", "no-product"],
+         "other-product", "no-product", "product-key"],
 )
 def test_event_trigger_matching_rule(trigger: Trigger, event: Event, expected: bool) -> None:
     assert matches(trigger, event) is expected

@@ -10,7 +10,7 @@ Spec-silent choices assumed here:
 from __future__ import annotations
 
 import pytest
-from enginekit import campaign, cap, config, ev, on, on_event, quiet, replay, rows, source
+from enginekit import campaign, cap, config, ev, on, on_event, prop, quiet, replay, rows, source
 
 FIELDS = ("campaign", "status", "reason", "trigger_event_id", "triggered_at", "due_at", "sent_at")
 
@@ -235,3 +235,20 @@ def test_a_trigger_time_suppression_does_not_mark_received() -> None:
     cfg = config(campaign("f", on_event("purchase"), published_at="2026-01-05T12:00:00Z"))
     events = [ev("2026-01-05T10:00:00Z", "purchase"), ev("2026-01-05T13:00:00Z", "purchase")]
     assert rows(replay(cfg, events), "status", "reason") == [("suppressed", "before_publish"), ("sent", None)]
+
+
+@pytest.mark.parametrize(("value", "expected"), [(20, "sent"), (60, "cancelled")])
+def test_an_exception_with_property_filters_cancels_only_matching_events(value: int, expected: str) -> None:
+    cfg = config(campaign("f", on_event("cart_abandoned"), delay="1 hour",
+                          exceptions=[on_event("purchase", prop("value", "gte", 50))]))
+    events = [ev("2026-01-05T10:00:00Z", "cart_abandoned"), ev("2026-01-05T10:30:00Z", "purchase",
+                                                               properties={"value": value})]
+    assert [d.status for d in replay(cfg, events)] == [expected]
+
+
+def test_a_second_exception_after_a_cancel_changes_nothing() -> None:
+    events = [ev("2026-01-05T10:00:00Z", "cart_abandoned"), ev("2026-01-05T10:20:00Z", "purchase"),
+              ev("2026-01-05T10:40:00Z", "purchase")]
+    decisions = replay(CART, events)
+    assert rows(decisions, "status", "reason", "due_at") == [("cancelled", "exception", "2026-01-05T11:00:00Z")]
+    assert "purchase" in (decisions[0].detail or "")

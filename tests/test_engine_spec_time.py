@@ -332,3 +332,21 @@ def test_a_hold_reruns_the_frequency_caps_at_the_new_time() -> None:
 def test_a_held_send_past_the_horizon_is_pending() -> None:
     decisions = replay(quiet_cfg(), [ev("2026-01-05T21:30:00Z", "purchase")], until="2026-01-06T06:00:00Z")
     assert rows(decisions, "status", "reason", "sent_at") == [("pending", None, None)]
+
+
+def test_a_hold_reruns_the_stop_check_at_the_new_time() -> None:
+    decisions = replay(quiet_cfg(stopped_at="2026-01-06T03:00:00Z"), [ev("2026-01-05T21:30:00Z", "purchase")])
+    assert rows(decisions, "status", "reason", "due_at") == [("suppressed", "campaign_stopped", "2026-01-05T22:30:00Z")]
+
+
+def test_a_hold_reruns_the_audience_at_send_at_the_new_time() -> None:
+    from campaign_connector.model import PerformedFilter
+
+    cfg = quiet_cfg(reevaluate_audience_at_send=True, audience=PerformedFilter("opt_out", at_least=0, at_most=0))
+    events = [ev("2026-01-05T21:30:00Z", "purchase"), ev("2026-01-06T03:00:00Z", "opt_out")]
+    assert rows(replay(cfg, events), "status", "reason") == [("suppressed", "not_in_audience_at_send")]
+
+
+def test_a_held_send_says_until_when_in_detail() -> None:
+    (decision,) = replay(quiet_cfg(), [ev("2026-01-06T02:30:00Z", "purchase")], profile(timezone=NY))
+    assert decision.detail is not None and "07:00" in decision.detail
