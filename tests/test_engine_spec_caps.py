@@ -282,3 +282,13 @@ def test_logged_receipts_count_on_the_users_local_day(receipt: str, expected: st
     cfg = config(source("src"), campaign("f", on_event("purchase")), caps=[cap("push", 1, "1 day")])
     events = [ev(receipt, "receive_push", "src"), ev("2026-01-06T15:00:00Z", "purchase")]
     assert [d.reason or d.status for d in replay(cfg, events, profile(timezone=NY))] == [expected]
+
+
+@pytest.mark.parametrize(
+    ("second", "expected"),
+    [("2026-03-09T03:30:00Z", "frequency_cap"), ("2026-03-09T04:00:00Z", "sent")],
+    ids=["same-23-hour-local-day", "next-local-day"],
+)
+def test_daily_caps_follow_local_days_across_dst(second: str, expected: str) -> None:
+    # 2026-03-08 in New York is 23 hours long: 00:30 EST (05:30Z) to 23:30 EDT (03:30Z next UTC day).
+    assert capped([cap("push", 1, "1 day")], ["2026-03-08T05:30:00Z", second], zone=NY) == ["sent", expected]

@@ -45,7 +45,9 @@ def test_a_sent_decision_emits_a_receipt_that_triggers_a_follow_up() -> None:
         ("f", "sent", "purchase", None, AT, "2026-01-05T11:00:00Z"),
         ("g", "sent", "receive_push", "f", "2026-01-05T11:00:00Z", "2026-01-06T11:00:00Z"),
     ]
-    assert decisions[1].trigger_event_id not in ("", "e1")
+    synthetic_id = decisions[1].trigger_event_id
+    assert synthetic_id != "e1"
+    assert all(part in synthetic_id for part in ("receive_push", "f", "u1")), synthetic_id
 
 
 @pytest.mark.parametrize(

@@ -252,3 +252,17 @@ def test_a_second_exception_after_a_cancel_changes_nothing() -> None:
     decisions = replay(CART, events)
     assert rows(decisions, "status", "reason", "due_at") == [("cancelled", "exception", "2026-01-05T11:00:00Z")]
     assert "purchase" in (decisions[0].detail or "")
+
+
+def test_sends_due_run_in_due_time_order_before_config_order() -> None:
+    cfg = config(
+        campaign("late_due", on_event("purchase"), delay="1 hour"),
+        campaign("early_due", on_event("session_start"), delay="15 minutes"),
+        caps=[cap("any", 1, "1 day")],
+    )
+    events = [ev("2026-01-05T09:30:00Z", "purchase"), ev("2026-01-05T10:00:00Z", "session_start"),
+              ev("2026-01-05T11:00:00Z", "app_open")]
+    assert rows(replay(cfg, events), "campaign", "status", "reason", "due_at") == [
+        ("late_due", "suppressed", "frequency_cap", "2026-01-05T10:30:00Z"),
+        ("early_due", "sent", None, "2026-01-05T10:15:00Z"),
+    ]

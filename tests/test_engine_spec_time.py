@@ -350,3 +350,37 @@ def test_a_hold_reruns_the_audience_at_send_at_the_new_time() -> None:
 def test_a_held_send_says_until_when_in_detail() -> None:
     (decision,) = replay(quiet_cfg(), [ev("2026-01-06T02:30:00Z", "purchase")], profile(timezone=NY))
     assert decision.detail is not None and "07:00" in decision.detail
+
+
+@pytest.mark.parametrize(
+    ("quiet_hours", "trigger_at", "expected_sent"),
+    [
+        # Quiet 01:00–02:30 New York; 02:30 does not exist on 2026-03-08 → the hold ends at 03:30 EDT.
+        (quiet("01:00", "02:30"), "2026-03-08T06:30:00Z", "2026-03-08T07:30:00Z"),
+        # Quiet overnight across the fall-back night: 23:00 EDT → 07:00 EST.
+        (quiet("22:00", "07:00"), "2026-11-01T03:00:00Z", "2026-11-01T12:00:00Z"),
+    ],
+    ids=["hold-end-in-dst-gap", "hold-across-fall-back"],
+)
+def test_quiet_hours_holds_across_dst(quiet_hours: object, trigger_at: str, expected_sent: str) -> None:
+    cfg = config(campaign("f", on_event("purchase"), quiet_hours=quiet_hours))
+    decisions = replay(cfg, [ev(trigger_at, "purchase")], profile(timezone=NY))
+    assert rows(decisions, "status", "due_at", "sent_at") == [("sent", trigger_at, expected_sent)]
+
+
+def test_quiet_hours_read_the_users_zone_at_the_due_time() -> None:
+    """SPEC §4.1: the zone "at a moment" is the latest event zone at or before it. Due 14:00 UTC is 23:00 in
+    Tokyo (quiet) but 09:00 in New York, where the user's events say they are by then."""
+    cfg = config(campaign("f", on_event("purchase"), delay="4 hours", quiet_hours=quiet("22:00", "07:00", "abort")))
+    events = [ev("2026-01-05T10:00:00Z", "purchase", timezone="Asia/Tokyo"),
+              ev("2026-01-05T12:00:00Z", "session_start", timezone=NY)]
+    assert rows(replay(cfg, events), "status", "reason", "sent_at") == [("sent", None, "2026-01-05T14:00:00Z")]
+
+
+def test_send_window_next_available_start_in_a_dst_gap_moves_forward() -> None:
+    # Window 02:30–05:00 New York; on 2026-03-08 02:30 does not exist → the window opens at 03:30 EDT.
+    cfg = config(campaign("f", on_event("purchase"), delay="22 hours",
+                          send_window=send_window("02:30", "05:00", next_available=True)))
+    decisions = replay(cfg, [ev("2026-03-07T08:00:00Z", "purchase")], profile(timezone=NY))
+    assert rows(decisions, "status", "due_at", "sent_at") == [
+        ("sent", "2026-03-08T07:30:00Z", "2026-03-08T07:30:00Z")]
