@@ -40,3 +40,8 @@ def test_shipped_scenario_passes(path: Path) -> None:
     assert result.problems == [], "\n".join(str(p) for p in result.problems)
     failures = [f"{r.scenario.name}:\n  " + "\n  ".join(r.diff()) for r in result.results if not r.passed]
     assert not failures, "\n".join(failures)
+
+
+def test_every_shipped_scenario_is_listed_in_the_scenarios_readme() -> None:
+    readme = (SCENARIOS / "README.md").read_text()
+    assert [path.name for path in FILES if f"]({path.name})" not in readme] == []
