@@ -288,7 +288,16 @@ def _trace(store: Store, run: RunInfo, user_id: str, config: Config | None,
         notes.append(f"the event log changed since run {run.name!r}; the timeline is re-run on the current log "
                      "and may not match the stored decisions (replay again to refresh them)")
     trace: list[TraceEntry] = []
-    Engine(config).run_user(user_id, events, profile, run.until, trace=trace)
+    result = Engine(config).run_user(user_id, events, profile, run.until, trace=trace)
+    rerun = [(d.campaign, d.trigger_event_id, d.status, d.reason, d.sent_at) for d in result.decisions]
+    stored = [(d.campaign, d.trigger_event_id, d.status, d.reason, d.sent_at)
+              for d in sorted(results.iter_decisions(store, run.id, DecisionFilter(user=user_id)),
+                              key=lambda d: d.seq)]
+    if rerun != stored:
+        changed = len(set(stored) ^ set(rerun))
+        notes.append(f"{changed} decision(s) of the timeline differ from the stored ones: max_recipients and "
+                     "rate_limit apply across users after the per-user pass (the Decisions section shows what "
+                     "was stored)")
     return trace, len(events)
 
 
@@ -326,9 +335,8 @@ def what_would_change(d: StoredDecision, c: Campaign | None, decisions: list[Sto
         "already_pending": lambda: _pending_hint(d, earlier),
         "not_reeligible": lambda: _reeligible_hint(d, c, earlier),
         "outside_send_window": lambda: _send_window_hint(c),
-        "exception": lambda: (f"{d.detail or 'an exception event'} arrived while the send was pending "
-                              f"(triggered {_t(d.triggered_at)}, due {_t(d.due_at)}); without it before the due "
-                              "time it would have been sent"),
+        "exception": lambda: (f"it would have been sent at {_t(d.due_at)} had no exception event arrived while "
+                              f"it was pending ({d.detail or 'see the timeline'})"),
         "quiet_hours": lambda: _quiet_hint(c),
         "frequency_cap": lambda: (f"a frequency cap was full ({d.detail or 'see the workspace caps'}); a higher "
                                   "cap, or frequency_capping: false on this campaign, would have sent it"),
