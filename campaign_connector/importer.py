@@ -79,7 +79,7 @@ _NAIVE_EPOCH = datetime(1970, 1, 1)
 _ONE_MS = timedelta(milliseconds=1)
 _fromiso = datetime.fromisoformat
 _BOOLEANS = {"true": 1, "1": 1, "yes": 1, "false": 0, "0": 0, "no": 0}
-_KINDS = {dict: "an object", list: "an array", bool: "true/false", int: "a number", float: "a number"}
+_KINDS = {dict: "an object", list: "an array", str: "a string", bool: "true/false", int: "a number", float: "a number"}
 
 
 @dataclass(frozen=True, slots=True)

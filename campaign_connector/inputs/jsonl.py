@@ -34,7 +34,7 @@ def json_rows(opened: Opened) -> Iterator[tuple[int, dict[str, Any] | None, str 
                     ) from None
                 message = getattr(error, "msg", str(error))
                 column = getattr(error, "colno", None)
-                yield number, None, f"not valid JSON ({message}{f' at column {column}' if column else ''})", text
+                yield number, None, f"not valid JSON: {message}{f' (column {column})' if column else ''}", text
                 continue
             if not isinstance(value, dict):
                 kind = "null" if value is None else _KINDS.get(type(value), type(value).__name__)
