@@ -3,14 +3,16 @@
 A filter sees the user's attributes (today's, for every past moment) and only the events strictly before
 the moment: ``performed`` counts replayed events by name (logged ones the replay kept, plus synthetic ones),
 ``received`` reads the receipts as replayed (replay ``sent``/``control`` for a simulated campaign, logged
-``receive_*`` for a source).
+``receive_*`` for a source). Look-back windows are ``[moment − within, moment)``.
+
+Filters are compiled once per engine into nested closures, so evaluating one costs no type dispatch.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
 
 from campaign_connector.engine.match import compare, where_holds
 from campaign_connector.model import (
@@ -25,6 +27,21 @@ from campaign_connector.model import (
 )
 
 
+class History(Protocol):
+    """What a filter reads: the user's attributes and the replayed timeline so far."""
+
+    attributes: dict[str, Any]
+    """The users file's attributes."""
+    performed: dict[str, tuple[list[int], list[Event]]]
+    """Event name → (times, events) seen so far, in time order (only names some filter counts)."""
+    receipts: dict[str, list[int]]
+    """Campaign id → receipt times, in time order."""
+
+
+#: A compiled filter: (moment in ms, history) → whether it holds.
+Check = Callable[[int, History], bool]
+
+
 def walk(node: Filter | None) -> Iterator[Filter]:
     """Every node of a filter tree."""
     if node is None:
@@ -37,40 +54,52 @@ def walk(node: Filter | None) -> Iterator[Filter]:
         yield from walk(node.item)
 
 
-def _count_before(times: list[int], at: int, within: int | None) -> int:
-    """How many sorted times fall in ``[at − within, at)`` (or before ``at`` when ``within`` is None)."""
+def _count_before(times: list[int], at: int, within_ms: int | None) -> int:
+    """How many sorted times fall in ``[at − within, at)`` (or before ``at`` when there is no window)."""
     end = bisect_left(times, at)
-    if within is None:
+    if within_ms is None:
         return end
-    return end - bisect_left(times, at - within * 1000, 0, end)
+    return end - bisect_left(times, at - within_ms, 0, end)
 
 
-def holds(
-    node: Filter,
-    at: int,
-    attributes: dict[str, Any],
-    performed: dict[str, tuple[list[int], list[Event]]],
-    receipts: dict[str, list[int]],
-) -> bool:
-    """Whether the filter holds at ``at`` (ms). ``performed`` maps an event name to the times and events seen
-    so far; ``receipts`` maps a campaign id to its receipt times. Look-back windows are ``[at − within, at)``."""
+_NO_EVENTS: tuple[list[int], list[Event]] = ([], [])
+
+
+def compile_filter(node: Filter) -> Check:
+    """A filter tree → one closure."""
     if isinstance(node, AttributeFilter):
-        return compare(attributes.get(node.attribute), node.op, node.value)
+        name, op, value = node.attribute, node.op, node.value
+        return lambda at, history: compare(history.attributes.get(name), op, value)
     if isinstance(node, AllOf):
-        return all(holds(item, at, attributes, performed, receipts) for item in node.items)
+        items = tuple(compile_filter(item) for item in node.items)
+        return lambda at, history: all(check(at, history) for check in items)
     if isinstance(node, AnyOf):
-        return any(holds(item, at, attributes, performed, receipts) for item in node.items)
+        items = tuple(compile_filter(item) for item in node.items)
+        return lambda at, history: any(check(at, history) for check in items)
     if isinstance(node, Not):
-        return not holds(node.item, at, attributes, performed, receipts)
+        inner = compile_filter(node.item)
+        return lambda at, history: not inner(at, history)
     if isinstance(node, PerformedFilter):
-        times, events = performed.get(node.event, ([], []))
-        if node.where:
-            end = bisect_left(times, at)
-            start = 0 if node.within is None else bisect_left(times, at - node.within * 1000, 0, end)
-            count = sum(1 for e in events[start:end] if where_holds(node.where, e.properties))
-        else:
-            count = _count_before(times, at, node.within)
-        return count >= node.at_least and (node.at_most is None or count <= node.at_most)
+        return _performed(node)
     if isinstance(node, ReceivedFilter):
-        return _count_before(receipts.get(node.campaign, []), at, node.within) > 0
+        campaign = node.campaign
+        within = None if node.within is None else node.within * 1000
+        return lambda at, history: _count_before(history.receipts.get(campaign, []), at, within) > 0
     raise TypeError(f"unknown audience filter {node!r}")
+
+
+def _performed(node: PerformedFilter) -> Check:
+    name, where, least, most = node.event, node.where, node.at_least, node.at_most
+    within = None if node.within is None else node.within * 1000
+
+    def check(at: int, history: History) -> bool:
+        times, events = history.performed.get(name, _NO_EVENTS)
+        if where:
+            end = bisect_left(times, at)
+            start = 0 if within is None else bisect_left(times, at - within, 0, end)
+            count = sum(1 for e in events[start:end] if where_holds(where, e.properties))
+        else:
+            count = _count_before(times, at, within)
+        return count >= least and (most is None or count <= most)
+
+    return check

@@ -23,7 +23,7 @@ from heapq import heappop, heappush
 from typing import Any
 
 from campaign_connector.engine import clock
-from campaign_connector.engine.audience import holds, walk
+from campaign_connector.engine.audience import compile_filter, walk
 from campaign_connector.engine.match import Matcher, conversion_matches, trigger_accepts_campaign, trigger_event
 from campaign_connector.model import (
     Campaign,
@@ -84,7 +84,7 @@ class _Plan:
 
     __slots__ = (
         "campaign", "id", "slot", "index", "channels", "published", "start", "end", "stopped", "gcg",
-        "audience", "audience_name", "reeligible_ms", "capped", "control", "variants", "conversions",
+        "audience", "check", "audience_name", "reeligible_ms", "capped", "control", "variants", "conversions",
     )
 
     def __init__(self, campaign: Campaign, slot: int, gcg_applies: bool) -> None:
@@ -100,6 +100,7 @@ class _Plan:
         self.stopped = campaign.stopped_at if campaign.stopped_at is not None else _NEVER
         self.gcg = gcg_applies
         self.audience = campaign.audience
+        self.check = compile_filter(campaign.audience) if campaign.audience is not None else None
         self.audience_name = f"audience {campaign.audience_segment}" if campaign.audience_segment else "audience"
         self.reeligible_ms = None if campaign.reeligible_after is None else campaign.reeligible_after * 1000
         #: Channels obeying (and counting toward) frequency caps; empty when the campaign opts out.
@@ -146,6 +147,8 @@ class Engine:
             for plan in self.plans
         ]
         self.dispatch: dict[tuple[str, str | None], tuple[_Entry, ...]] = {}
+        #: Event names some trigger or exception listens to; any other event skips the dispatch table.
+        self.listened = frozenset(name for _, exc, trg in self._compiled for _, _, name, _ in (*exc, *trg))
         nodes = [node for plan in self.plans for node in walk(plan.audience)]
         self.performed_names = frozenset(n.event for n in nodes if isinstance(n, PerformedFilter))
         self.needs_receipts = any(isinstance(n, ReceivedFilter) for n in nodes)
@@ -232,7 +235,7 @@ class _Run:
         self.fifo: deque[tuple[Event, int]] = deque()
         self.cap_times: dict[str, list[int]] = {}
         self.cap_labels: dict[str, list[tuple[str, str]]] = {}
-        self.performed: dict[str, tuple[list[int], list[Event]]] = {}
+        self.performed: dict[str, tuple[list[int], list[Event]]] = {n: ([], []) for n in engine.performed_names}
         self.receipts: dict[str, list[int]] = {}
         self.windows: list[tuple[int, int, int, ConversionEvent, _Plan, int, bool]] = []
         self.synthetic_ids: dict[str, int] = {}
@@ -258,7 +261,8 @@ class _Run:
         engine = self.engine
         keys, simulated = engine.keys, engine.simulated
         dispatch, entries_for = engine.dispatch, engine.entries
-        performed_names = engine.performed_names
+        listened = engine.listened
+        performed = self.performed
         counting = bool(engine.caps) or engine.needs_receipts
         tracing = self.trace is not None
         count, i = len(events), 0
@@ -290,12 +294,14 @@ class _Run:
                     self.count_logged_receipt(event, name, cid)
             if tracing:
                 self.trace_event(event, cid)
-            if name in performed_names:
-                times, seen = self.performed.setdefault(name, ([], []))
-                times.append(event.time)
-                seen.append(event)
+            seen = performed.get(name)
+            if seen is not None:
+                seen[0].append(event.time)
+                seen[1].append(event)
             if self.windows:
                 self.convert(event, depth)
+            if name not in listened:
+                continue
             entries = dispatch.get((name, cid))
             if entries is None:
                 entries = entries_for(name, cid)
@@ -346,8 +352,12 @@ class _Run:
 
     def count_send(self, channel: str, time: int, label: tuple[str, str]) -> None:
         """Count a send (replay or logged) toward the caps of a channel (or ``any``); the label says what it was."""
-        self.cap_times.setdefault(channel, []).append(time)
-        self.cap_labels.setdefault(channel, []).append(label)
+        times = self.cap_times.get(channel)
+        if times is None:
+            times = self.cap_times[channel] = []
+            self.cap_labels[channel] = []
+        times.append(time)
+        self.cap_labels[channel].append(label)
 
     def zone_at(self, ms: int) -> str:
         """The user's zone at a moment: the users file's, else the latest logged event zone at or before it,
@@ -384,8 +394,8 @@ class _Run:
         return self.in_gcg
 
     def audience_holds(self, plan: _Plan, at: int) -> bool:
-        assert plan.audience is not None
-        return holds(plan.audience, at, self.attributes, self.performed, self.receipts)
+        assert plan.check is not None
+        return plan.check(at, self)
 
     # ---------------------------------------------------------------------------------------------
     # Trigger time
@@ -402,15 +412,15 @@ class _Run:
         why = ""
         if t < plan.published:
             reason = "before_publish"
-            detail = f"published {format_time(plan.published)}"
-            why = (f"; the follow-up was published {format_time(plan.published)}; this {event.event} was on "
-                   f"{format_time(t)} — publishing it before then would have let this trigger count")
+            detail = f"published {iso(plan.published)}"
+            why = (f"; the follow-up was published {iso(plan.published)}; this {event.event} was on "
+                   f"{iso(t)} — publishing it before then would have let this trigger count")
         elif t < plan.start:
-            reason, detail = "outside_duration", f"starts {format_time(plan.start)}"
+            reason, detail = "outside_duration", f"starts {iso(plan.start)}"
         elif t >= plan.end:
-            reason, detail = "outside_duration", f"ended {format_time(plan.end)}"
+            reason, detail = "outside_duration", f"ended {iso(plan.end)}"
         elif t >= plan.stopped:
-            reason, detail = "campaign_stopped", f"stopped {format_time(plan.stopped)}"
+            reason, detail = "campaign_stopped", f"stopped {iso(plan.stopped)}"
         elif plan.gcg and self.global_control():
             reason = "global_control_group"
             detail = ("users file: global_control_group true" if self.gcg_override
@@ -419,14 +429,14 @@ class _Run:
             reason, detail = "not_in_audience", plan.audience_name
         elif pending is not None:
             reason = "already_pending"
-            detail = f"pending since {format_time(pending.triggered_at)}, due {format_time(pending.run_at)}"
+            detail = f"pending since {iso(pending.triggered_at)}, due {iso(pending.run_at)}"
         elif (last := self.last_receipt[plan.slot]) is not None and (
                 plan.reeligible_ms is None or t - last < plan.reeligible_ms):
             reason = "not_reeligible"
             if plan.reeligible_ms is None:
-                detail = f"received {format_time(last)}; once per user"
+                detail = f"received {iso(last)}; once per user"
             else:
-                detail = f"received {format_time(last)}; re-eligible from {format_time(last + plan.reeligible_ms)}"
+                detail = f"received {iso(last)}; re-eligible from {iso(last + plan.reeligible_ms)}"
         else:
             campaign = plan.campaign
             window = campaign.send_window
@@ -446,12 +456,12 @@ class _Run:
                 if window is not None and not clock.in_window(window.window, due, zone):
                     if window.next_available:
                         moved = clock.next_local_clock(due, window.window.start, zone, False)
-                        notes.append(f"moved by the send window from {format_time(due)} to "
+                        notes.append(f"moved by the send window from {iso(due)} to "
                                      f"{clock.clock_text(moved, zone)}")
                         due = moved
                     else:
                         reason = "outside_send_window"
-                        detail = (f"due {format_time(due)} ({clock.clock_text(due, zone)}), outside the send "
+                        detail = (f"due {iso(due)} ({clock.clock_text(due, zone)}), outside the send "
                                   f"window {clock.window_text(window.window)}")
                 if reason is None:
                     self.schedule(plan, index, trigger, event, source, due, depth, notes)
@@ -474,16 +484,16 @@ class _Run:
         heappush(self.heap, (due, plan.index, self.created, send))
         if self.trace is not None:
             moved = f" ({'; '.join(notes)})" if notes else ""
-            self.note(t, "pending", plan.id, f"send of {plan.id} pending, due {format_time(due)} "
+            self.note(t, "pending", plan.id, f"send of {plan.id} pending, due {iso(due)} "
                                              f"({plan.campaign.delay.text}){moved}")
 
     def cancel(self, send: _Pending, exception: Trigger, event: Event) -> None:
         """An exception while the send is pending (trigger time < u < due time) cancels it (SPEC §4)."""
-        detail = f"exception: {exception.name} at {format_time(event.time)}"
+        detail = f"exception: {exception.name} at {iso(event.time)}"
         if self.trace is not None:
             self.note(event.time, "exception", send.plan.id,
                       f"{event.event} ({event.id}) is an exception of {send.plan.id}: cancels the send "
-                      f"triggered {format_time(send.triggered_at)}, due {format_time(send.run_at)}")
+                      f"triggered {iso(send.triggered_at)}, due {iso(send.run_at)}")
         self.finish(send, "cancelled", "exception", detail, send.due_at)
 
     # ---------------------------------------------------------------------------------------------
@@ -495,18 +505,18 @@ class _Run:
         plan = send.plan
         if send.depth > MAX_CHAIN_DEPTH:
             self.finish(send, "suppressed", "chain_depth",
-                        f"more than {MAX_CHAIN_DEPTH} sends in one chain at {format_time(at)}", send.due_at)
+                        f"more than {MAX_CHAIN_DEPTH} sends in one chain at {iso(at)}", send.due_at)
             return
         if at >= plan.stopped:
-            self.finish(send, "suppressed", "campaign_stopped", f"stopped {format_time(plan.stopped)}", send.due_at)
+            self.finish(send, "suppressed", "campaign_stopped", f"stopped {iso(plan.stopped)}", send.due_at)
             return
         if at >= plan.end:
-            self.finish(send, "suppressed", "outside_duration", f"ended {format_time(plan.end)}", send.due_at)
+            self.finish(send, "suppressed", "outside_duration", f"ended {iso(plan.end)}", send.due_at)
             return
         campaign = plan.campaign
         if campaign.reevaluate_audience_at_send and plan.audience is not None and not self.audience_holds(plan, at):
             self.finish(send, "suppressed", "not_in_audience_at_send",
-                        f"{plan.audience_name} false at {format_time(at)}", send.due_at)
+                        f"{plan.audience_name} false at {iso(at)}", send.due_at)
             return
         bucket = self.bucket(plan.id) if (plan.control or plan.variants) else 0
         if bucket < plan.control:
@@ -539,7 +549,7 @@ class _Run:
                 self.created += 1
                 heappush(self.heap, (later, plan.index, self.created, send))
                 if self.trace is not None:
-                    self.note(at, "hold", plan.id, f"send of {plan.id} {note} ({format_time(later)})")
+                    self.note(at, "hold", plan.id, f"send of {plan.id} {note} ({iso(later)})")
                 return
         notes: list[str] = []
         if unreachable:
@@ -593,7 +603,7 @@ class _Run:
             text = f"cap {cap.channel} {cap.max}/{cap.text}"
             if self.trace is not None:
                 labels = zip(self.cap_labels.get(cap.channel, [])[first:], times[first:], strict=True)
-                counted = ", ".join(f"{kind} of {cid} at {format_time(time)}" for (kind, cid), time in labels)
+                counted = ", ".join(f"{kind} of {cid} at {iso(time)}" for (kind, cid), time in labels)
                 counted = counted or "nothing"
                 self.note(at, "cap", plan.id, f"{text}: {used} counted for {plan.id} ({counted})")
             if used >= cap.max:
@@ -627,7 +637,7 @@ class _Run:
 
     def emit(self, kind: str, campaign_id: str, at: int, depth: int, conversion_index: int | None = None) -> None:
         """A synthetic event for the campaign, processed at ``at`` after the sends due then (FIFO)."""
-        base = f"{kind}:{campaign_id}:{self.user}:{format_time(at)}"
+        base = f"{kind}:{campaign_id}:{self.user}:{iso(at)}"
         seen = self.synthetic_ids.get(base, 0) + 1
         self.synthetic_ids[base] = seen
         event_id = base if seen == 1 else f"{base}#{seen}"
@@ -653,7 +663,7 @@ class _Run:
                 if self.trace is not None:
                     self.note(t, "conversion", plan.id,
                               f"{event.event} ({event.id}) converts {plan.id} (conversion event {index}, "
-                              f"{'control enrollment' if control else 'send'} {format_time(start)})")
+                              f"{'control enrollment' if control else 'send'} {iso(start)})")
                 self.emit(_CONVERSION_EVENT, plan.id, t, depth, index)
             else:
                 keep.append(window)
@@ -689,16 +699,33 @@ class _Run:
         elif row.status == "control":
             text = f"{row.campaign}: control group — enrolled, nothing sent"
         elif row.status == "pending":
-            text = f"{row.campaign}: still pending at the horizon, due {format_time(row.due_at)}"
+            text = f"{row.campaign}: still pending at the horizon, due {iso(row.due_at)}"
         else:
             text = f"{row.campaign}: {row.status} ({row.reason}) — {REASON_TEXT[row.reason or '']}"
         text += f"; {row.detail}{why}; triggered by {row.trigger} ({row.trigger_event_id}) at " \
-                f"{format_time(row.triggered_at)}"
+                f"{iso(row.triggered_at)}"
         self.note(row.triggered_at if at is None else at, "decision", row.campaign, text)
 
 
 def _time(event: Event) -> int:
     return event.time
+
+
+_DAY_PREFIX: dict[int, str] = {}
+
+
+def iso(ms: int) -> str:
+    """``timeutil.format_time`` for the hot path: the date part is cached per UTC day."""
+    day, rest = divmod(ms, 86_400_000)
+    prefix = _DAY_PREFIX.get(day)
+    if prefix is None:
+        prefix = _DAY_PREFIX[day] = format_time(day * 86_400_000)[:11]  # type: ignore[index]
+    seconds, millis = divmod(rest, 1000)
+    minutes, second = divmod(seconds, 60)
+    hour, minute = divmod(minutes, 60)
+    if millis:
+        return f"{prefix}{hour:02d}:{minute:02d}:{second:02d}.{millis:03d}Z"
+    return f"{prefix}{hour:02d}:{minute:02d}:{second:02d}Z"
 
 
 __all__ = ["ENGINE_VERSION", "Engine", "campaign_bucket", "global_bucket"]
