@@ -373,3 +373,20 @@ expect: []
     lines = result.output.splitlines()
     assert lines[1] == "      could not run: 1 bad events row(s)"
     assert lines[2].startswith(f"      {scenario}:18:5: events[1]: ") and "link_alias" in lines[2]
+
+
+def test_a_crash_in_the_pipeline_is_reported_as_that_scenarios_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import campaign_connector.replay
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("boom")
+
+    monkeypatch.setattr(campaign_connector.replay, "run_replay", crash)
+    scenario = _write(tmp_path, "crash.yaml", CONFIG + "events: []\nexpect: []\n")
+    result = CliRunner().invoke(app, ["test", str(scenario)])
+    assert result.exit_code == 1
+    assert "internal error (a campaign-connector bug" in result.output
+    assert "ZeroDivisionError: boom" in result.output
+    assert result.output.splitlines()[-1] == "0 passed, 1 failed"

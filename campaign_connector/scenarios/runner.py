@@ -7,6 +7,7 @@ Nothing here decides anything about campaigns: a scenario's users and events are
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,6 +123,11 @@ def run_scenario(scenario: Scenario) -> ScenarioResult:
                                                          *located, *more]))
     except CampaignConnectorError as error:
         return ScenarioResult(scenario, error=f"could not run: {error}")
+    except Exception as error:  # a test runner reports a crash as this scenario's error, and goes on
+        frame = traceback.extract_tb(error.__traceback__)[-1]
+        return ScenarioResult(scenario, error=(
+            f"internal error (a campaign-connector bug; please report it with this scenario): "
+            f"{type(error).__name__}: {error} at {Path(frame.filename).name}:{frame.lineno}"))
     finally:
         store.conn.close()
     return ScenarioResult(scenario, match(scenario.expect, decisions, exhaustive=scenario.exhaustive))
