@@ -17,6 +17,7 @@ import pytest
 from enginekit import (
     campaign,
     campaign_bucket,
+    cap,
     config,
     ev,
     global_bucket,
@@ -394,3 +395,25 @@ def test_audience_at_send_is_checked_before_control() -> None:
                           control_group=100, audience=PerformedFilter("unsubscribe_intent", at_least=0, at_most=0)))
     events = [ev(AT, "cart_abandoned"), ev("2026-01-05T20:00:00Z", "unsubscribe_intent")]
     assert [d.reason or d.status for d in replay(cfg, events)] == ["not_in_audience_at_send"]
+
+
+def test_outside_duration_is_checked_before_stopped_at_trigger_time() -> None:
+    cfg = config(campaign("f", on_event("purchase"), end_at="2026-01-04T00:00:00Z", stopped_at="2026-01-03T00:00:00Z",
+                          status="stopped"))
+    assert [d.reason for d in replay(cfg, [ev(AT, "purchase")])] == ["outside_duration"]
+
+
+def test_stopped_is_checked_before_end_at_at_the_due_time() -> None:
+    cfg = config(campaign("f", on_event("purchase"), delay="1 day", end_at="2026-01-06T00:00:00Z",
+                          stopped_at="2026-01-05T12:00:00Z"))
+    assert [d.reason for d in replay(cfg, [ev(AT, "purchase")])] == ["campaign_stopped"]
+
+
+def test_quiet_hours_are_checked_before_frequency_caps() -> None:
+    cfg = config(
+        campaign("first", on_event("session_start")),
+        campaign("f", on_event("purchase"), quiet_hours=quiet("09:00", "12:00", "abort")),
+        caps=[cap("push", 1, "1 day")],
+    )
+    events = [ev("2026-01-05T08:00:00Z", "session_start"), ev(AT, "purchase")]
+    assert [d.reason or d.status for d in replay(cfg, events)] == ["sent", "quiet_hours"]
