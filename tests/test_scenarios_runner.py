@@ -390,3 +390,15 @@ def test_a_crash_in_the_pipeline_is_reported_as_that_scenarios_error(
     assert "internal error (a campaign-connector bug" in result.output
     assert "ZeroDivisionError: boom" in result.output
     assert result.output.splitlines()[-1] == "0 passed, 1 failed"
+
+
+def test_a_problem_in_shared_keys_is_reported_once() -> None:
+    text = CONFIG + """\
+events: [{user_id: u1, time: soon, event: receive_email}]
+scenarios:
+  - {expect: []}
+  - {expect: []}
+"""
+    assert [str(p) for p in parse_scenario_text(text, "s.yaml").problems] == [
+        "s.yaml:16:30: events[0].time: expected an ISO-8601 time like 2026-01-05T09:00:00Z or epoch seconds, got "
+        "'soon'; or a relative time like +2d, +1h30m, -1d"]

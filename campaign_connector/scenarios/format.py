@@ -429,7 +429,8 @@ def parse_scenario_text(text: str, file: str) -> ScenarioFile:
         return result
     parser = _Parser(file, text, doc)
     scenarios = parser.parse()
-    result.problems = sorted(parser.problems, key=lambda p: (p.file != file, p.file, p.line, p.column))
+    unique = dict.fromkeys(parser.problems)  # keys shared by a scenarios: list are checked once per item
+    result.problems = sorted(unique, key=lambda p: (p.file != file, p.file, p.line, p.column))
     if not result.problems:
         result.scenarios = scenarios
     return result
