@@ -31,6 +31,8 @@ from enginekit import (
     user_in_bucket,
 )
 
+from campaign_connector.model import Campaign, Config
+
 AT = "2026-01-05T10:00:00Z"
 FIELDS = ("campaign", "status", "trigger", "source_campaign", "triggered_at", "sent_at")
 
@@ -102,7 +104,7 @@ def test_a_control_decision_emits_enroll_in_control_group() -> None:
 # Conversions
 
 
-def conv_cfg(*extra: object, within: str = "3 days", control_group: int = 0) -> object:
+def conv_cfg(*extra: Campaign, within: str = "3 days", control_group: int = 0) -> Config:
     return config(
         campaign("f", on_event("session_start"), control_group=control_group,
                  conversion_events=(conversion("purchase", within), conversion("subscribe", within))),

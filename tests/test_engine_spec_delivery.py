@@ -11,8 +11,12 @@ Spec-silent choices assumed here:
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from enginekit import campaign, config, ev, on, on_event, replay, rows, source
+
+from campaign_connector.model import Config
 
 ALL = ("campaign", "status", "reason", "trigger", "source_campaign", "trigger_event_id", "triggered_at", "due_at",
        "sent_at", "variant", "channels")
@@ -99,7 +103,7 @@ def test_cancelled_row_names_the_exception_event_in_detail() -> None:
 # Publish order (the delivery rule) and lifecycle
 
 
-def follow_up(**fields: object) -> object:
+def follow_up(**fields: Any) -> Config:
     return config(source("src"), campaign("f", on("click_push_button", "src"), **fields))
 
 

@@ -13,6 +13,8 @@ Spec-silent choices assumed here:
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from enginekit import (
     campaign,
@@ -37,6 +39,8 @@ from campaign_connector.model import (
     AllOf,
     AnyOf,
     AttributeFilter,
+    Config,
+    Decision,
     GlobalControlGroup,
     Not,
     PerformedFilter,
@@ -47,7 +51,7 @@ from campaign_connector.model import (
 AT = "2026-01-05T10:00:00Z"
 
 
-def one_user(cfg: object, user: str, events: list | None = None, **profile_fields: object) -> list:
+def one_user(cfg: Config, user: str, events: list | None = None, **profile_fields: Any) -> list[Decision]:
     events = events if events is not None else [ev(AT, "purchase")]
     return replay(cfg, events, profile(user, **profile_fields), user_id=user)
 
@@ -147,7 +151,7 @@ def test_re_eligibility_counts_from_control_enrollment() -> None:
 # Global control group
 
 
-def gcg_cfg(percent: float = 5, tags: tuple[str, ...] = (), exclude: tuple[str, ...] = ("transactional",)):
+def gcg_cfg(percent: float = 5, tags: tuple[str, ...] = (), exclude: tuple[str, ...] = ("transactional",)) -> Config:
     return config(campaign("f", on_event("purchase"), tags=tags), gcg=GlobalControlGroup(percent, exclude))
 
 

@@ -1,11 +1,15 @@
 """Engine spec, property tests (hypothesis): import order of events at distinct times does not matter, nobody in a
 campaign's control bucket is ever sent it, a replay is a pure function; and every decision speaks the
 vocabulary of SPEC §4.2 (``enginekit.check_decisions`` runs on every replay).
+
+Spec-silent choices assumed here:
+- ``run_user``'s trace (for ``explain``) lists entries in time order and collecting it changes no decision.
 """
 
 from __future__ import annotations
 
 from enginekit import (
+    FAR_FUTURE,
     T,
     campaign,
     campaign_bucket,
@@ -21,6 +25,7 @@ from enginekit import (
     run,
     send_window,
     source,
+    timeline,
     variants,
 )
 from hypothesis import given, settings
@@ -144,3 +149,21 @@ def test_the_rich_config_exercises_most_reasons() -> None:
     result = run(RICH, events, profile("someone"), user_id="someone")
     seen = {d.status for d in result.decisions} | {d.reason for d in result.decisions}
     assert {"cancelled", "already_pending", "before_publish"} <= seen
+
+
+TRACE_KINDS = {"event", "synthetic", "trigger", "pending", "exception", "hold", "cap", "decision", "conversion"}
+
+
+@settings(max_examples=20, deadline=None)
+@given(events=timelines(distinct=False), user=users)
+def test_collecting_a_trace_changes_nothing(events: list[Event], user: str) -> None:
+
+    from campaign_connector.engine import Engine
+
+    trace: list = []
+    steps = timeline(events, user)
+    plain = Engine(RICH).run_user(user, steps, profile(user), T(FAR_FUTURE))
+    traced = Engine(RICH).run_user(user, steps, profile(user), T(FAR_FUTURE), trace)
+    assert plain == traced
+    assert trace and {entry.kind for entry in trace} <= TRACE_KINDS
+    assert [entry.time for entry in trace] == sorted(entry.time for entry in trace)

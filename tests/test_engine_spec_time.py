@@ -14,6 +14,8 @@ Spec-silent choices assumed here:
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from enginekit import (
     after,
@@ -32,7 +34,7 @@ from enginekit import (
     source,
 )
 
-from campaign_connector.model import Delay
+from campaign_connector.model import Config, Delay
 
 NY = "America/New_York"
 
@@ -173,7 +175,8 @@ def test_the_trigger_events_own_zone_counts() -> None:
 # Send window (decided at trigger time)
 
 
-def windowed(delay: str = "immediately", *, start: str = "09:00", end: str = "20:00", next_available: bool = False):
+def windowed(delay: str = "immediately", *, start: str = "09:00", end: str = "20:00",
+             next_available: bool = False) -> Config:
     return config(campaign("f", on_event("purchase"), delay=delay, reeligible_after="0 seconds",
                            send_window=send_window(start, end, next_available)))
 
@@ -271,7 +274,7 @@ def test_next_available_with_a_wrapping_window_waits_for_the_evening_start() -> 
 # Quiet hours (at the due time, user local)
 
 
-def quiet_cfg(mode: str = "next_available", start: str = "22:00", end: str = "07:00", **fields: object):
+def quiet_cfg(mode: str = "next_available", start: str = "22:00", end: str = "07:00", **fields: Any) -> Config:
     return config(campaign("f", on_event("purchase"), delay="1 hour", quiet_hours=quiet(start, end, mode), **fields))
 
 
