@@ -185,7 +185,7 @@ def test_window_text_and_local_minutes() -> None:
         ("DE", "in", ["US", "CA"], False),
         (None, "exists", True, False),
         (None, "exists", False, True),
-        (None, "ne", "x", True),         # an absent value is "not equal"
+        (None, "ne", "x", False),        # an absent value fails every operator but exists: false
         (None, "eq", "x", False),
         (None, "lt", 5, False),
         (["a", "b"], "eq", "b", True),   # a list property equals any of its items
@@ -638,3 +638,4 @@ def test_trace_does_not_change_decisions_and_runs_are_deterministic() -> None:
     assert Engine(config).run_user("u1", events, None, UNTIL) == plain
     kinds = {t.kind for t in trace}
     assert {"event", "synthetic", "trigger", "pending", "exception", "decision", "conversion"} <= kinds
+    assert [t.time for t in trace] == sorted(t.time for t in trace)  # explain reads it as a timeline

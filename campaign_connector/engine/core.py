@@ -244,6 +244,8 @@ class _Run:
         self.zone_times: list[int] | None = None
         self.zone_names: list[str] = []
         self.in_gcg: bool | None = None
+        #: The moment being processed (kept only while tracing, to time the trace's decision lines).
+        self.now = 0
         self.buckets: dict[str, int] = {}
 
     # ---------------------------------------------------------------------------------------------
@@ -276,6 +278,7 @@ class _Run:
             if heap and heap[0][0] <= next_time and heap[0][0] <= horizon:
                 due, _, _, send = heappop(heap)
                 if send.active:
+                    self.now = due
                     self.run_send(send, due)
                 continue
             if next_time == _NEVER:
@@ -293,6 +296,7 @@ class _Run:
                 if counting and name in RECEIVE_CHANNEL:
                     self.count_logged_receipt(event, name, cid)
             if tracing:
+                self.now = event.time
                 self.trace_event(event, cid)
             seen = performed.get(name)
             if seen is not None:
@@ -319,6 +323,7 @@ class _Run:
                         break
         for send in self.pending:
             if send is not None:
+                self.now = send.run_at
                 self.finish(send, "pending", None, send.detail(), send.due_at)
         return UserResult(self.decisions, self.conversions)
 
@@ -344,7 +349,7 @@ class _Run:
         them, or is undeclared) and is a receipt for ``received:`` filters."""
         engine = self.engine
         if engine.caps and (cid is None or engine.capping.get(cid, True)):
-            label = (name, event.campaign or "no campaign")
+            label = (name, cid or event.campaign or "no campaign")
             self.count_send(RECEIVE_CHANNEL[name], event.time, label)
             self.count_send("any", event.time, label)
         if engine.needs_receipts and cid is not None:
@@ -489,7 +494,8 @@ class _Run:
 
     def cancel(self, send: _Pending, exception: Trigger, event: Event) -> None:
         """An exception while the send is pending (trigger time < u < due time) cancels it (SPEC §4)."""
-        detail = f"exception: {exception.name} at {iso(event.time)}"
+        source = f" of {exception.campaign}" if exception.campaign else ""
+        detail = f"exception: {exception.name}{source} at {iso(event.time)}"
         if self.trace is not None:
             self.note(event.time, "exception", send.plan.id,
                       f"{event.event} ({event.id}) is an exception of {send.plan.id}: cancels the send "
@@ -630,7 +636,7 @@ class _Run:
                        plan.channels if channels is None else channels)
         self.decisions[send.row] = row
         if self.trace is not None:
-            self.trace_decision(row, "", sent_at if sent_at is not None else due_at)
+            self.trace_decision(row, "", self.now)
 
     # ---------------------------------------------------------------------------------------------
     # Chaining

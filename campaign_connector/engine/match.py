@@ -48,12 +48,12 @@ def _equal(actual: Any, expected: Any) -> bool:
 
 def compare(actual: Any, op: str, expected: Any) -> bool:
     """One condition on a property or attribute value (``None`` = absent). Numbers compare as numbers when
-    both sides parse as numbers, otherwise as strings. An absent value satisfies only ``ne``/``not_equals``
-    and ``exists: false``."""
+    both sides parse as numbers, otherwise as strings. An absent value fails every operator but
+    ``exists: false`` (``not: {attribute: X, equals: V}`` is how to include users without X)."""
     if op == "exists":
         return (actual is not None) == bool(expected)
     if actual is None:
-        return op in ("ne", "not_equals")
+        return False
     if op in ("eq", "equals"):
         return _equal(actual, expected)
     if op in ("ne", "not_equals"):
