@@ -272,3 +272,17 @@ def test_the_conversion_window_starts_when_a_held_send_went() -> None:
     events = [ev("2026-01-05T23:00:00Z", "session_start"), ev("2026-01-06T01:00:00Z", "purchase"),
               ev("2026-01-06T07:30:00Z", "purchase")]
     assert [c.time for c in run(cfg, events).conversions] == [events[2].time]
+
+
+@pytest.mark.parametrize(("purchase_at", "converts"), [("2026-01-08T10:00:00Z", True), ("2026-01-08T10:00:01Z", False)])
+def test_a_conversion_event_without_within_uses_three_days(purchase_at: str, converts: bool) -> None:
+    from campaign_connector.config import load_config_text
+
+    cfg = load_config_text(
+        "version: 1\n"
+        "campaigns:\n"
+        "  - {id: f, channels: [push], status: active, published_at: 2026-01-01T00:00:00Z,\n"
+        "     triggers: [{event: session_start}], conversion_events: [{event: purchase}]}\n"
+    )
+    result = run(cfg, [ev(AT, "session_start"), ev(purchase_at, "purchase")])
+    assert [c.time for c in result.conversions] == ([T(purchase_at)] if converts else [])
