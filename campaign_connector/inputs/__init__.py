@@ -12,7 +12,7 @@ import gzip
 import io
 import zlib
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from campaign_connector.errors import InputError
 
@@ -28,8 +28,30 @@ EXTENSIONS: dict[str, str] = {
     ".avro": "avro",
 }
 
-#: Errors a reader can meet in the middle of a file (decoding, decompressing).
-READ_ERRORS = (UnicodeDecodeError, OSError, EOFError, zlib.error)
+
+class NulByteError(ValueError):
+    """A NUL byte in a text file (binary data, or UTF-16 without a byte-order mark)."""
+
+
+#: Errors a reader can meet in the middle of a file (decoding, decompressing, NUL bytes).
+READ_ERRORS = (UnicodeDecodeError, NulByteError, OSError, EOFError, zlib.error)
+
+
+class _NulGuard(io.RawIOBase):
+    """Passes bytes through, raising ``NulByteError`` at the first NUL (checked per chunk, not per row)."""
+
+    def __init__(self, inner: BinaryIO) -> None:
+        self.inner = inner
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.inner.read(len(buffer))
+        if b"\x00" in data:
+            raise NulByteError("NUL byte")
+        buffer[: len(data)] = data
+        return len(data)
 
 
 def reader_kind(path: Path, format: str = "auto") -> str:
@@ -97,7 +119,7 @@ class Opened:
 
     def text(self) -> TextIO:
         """The file as UTF-8 text (a UTF-8 byte-order mark is dropped); newlines kept for the csv module."""
-        return io.TextIOWrapper(self.binary, encoding="utf-8-sig", newline="")
+        return io.TextIOWrapper(io.BufferedReader(_NulGuard(self.binary)), encoding="utf-8-sig", newline="")
 
     def position(self) -> int:
         """Bytes of the file on disk consumed so far (compressed bytes for ``.gz``)."""
@@ -108,6 +130,8 @@ class Opened:
 
     def failure(self, error: BaseException, line: int | None = None) -> InputError:
         """A one-line ``InputError`` for an error met while reading."""
+        if isinstance(error, NulByteError):
+            return self.nul_byte(first_line_with(self.path, b"\x00"))
         if isinstance(error, UnicodeDecodeError):
             where = bad_utf8_line(self.path)
             byte = error.object[error.start:error.start + 1].hex() if error.object else "??"
@@ -139,6 +163,19 @@ def bad_utf8_line(path: Path) -> int | None:
                 try:
                     line.decode("utf-8")
                 except UnicodeDecodeError:
+                    return number
+    except READ_ERRORS:
+        return None
+    return None
+
+
+def first_line_with(path: Path, needle: bytes) -> int | None:
+    """The first line of ``path`` (decompressed for ``.gz``) that contains ``needle``, or None."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as handle:
+            for number, line in enumerate(handle, 1):
+                if needle in line:
                     return number
     except READ_ERRORS:
         return None

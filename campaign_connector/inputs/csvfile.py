@@ -38,8 +38,6 @@ class CsvFile:
         """A one-line ``InputError`` for an error the csv module or the decoder raised mid-file."""
         line = self.reader.line_num or 1
         if isinstance(error, csv.Error):
-            if "nul" in str(error).lower():
-                return self.opened.nul_byte(line + 1 if line else 1)
             return InputError(f"{self.path}:{line}: not valid CSV ({error})")
         return self.opened.failure(error, line)
 

@@ -23,15 +23,11 @@ def json_rows(opened: Opened) -> Iterator[tuple[int, dict[str, Any] | None, str 
             text = line.strip()
             if not text:
                 continue
+            if number == 1 and text.startswith("["):
+                raise InputError(f"{opened.path}:1: a JSON array, not JSON lines (write one JSON object per line)")
             try:
                 value = json.loads(text)
             except ValueError as error:
-                if "\x00" in line:
-                    raise opened.nul_byte(number) from None
-                if number == 1 and text.startswith("["):
-                    raise InputError(
-                        f"{opened.path}:1: a JSON array, not JSON lines (write one JSON object per line)"
-                    ) from None
                 message = getattr(error, "msg", str(error))
                 column = getattr(error, "colno", None)
                 yield number, None, f"not valid JSON: {message}{f' (column {column})' if column else ''}", text
