@@ -33,8 +33,10 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from importlib import resources
 from itertools import accumulate
+from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
@@ -168,6 +170,11 @@ CATALOGUE: tuple[tuple[str, float], ...] = (
     ("sku-1011", 79.0), ("sku-1012", 89.99), ("sku-1013", 99.0), ("sku-1014", 119.0), ("sku-1015", 149.0),
 )
 PRICES = {"plus_membership": 49.0, **dict(CATALOGUE)}
+#: The ``properties`` of a purchase row, per product.
+PURCHASE_PROPERTIES = {
+    product: json.dumps({"product_id": product, "price": price, "currency": "USD"}, separators=(",", ":"))
+    for product, price in PRICES.items()
+}
 
 #: Relative weight of a session starting in each local hour 0..23.
 SESSION_HOURS = (1, 0.5, 0.3, 0.2, 0.2, 0.4, 1, 2.5, 3.5, 3, 2.8, 3, 4, 3.5, 2.8, 2.6, 2.8, 3.2, 4, 5, 5.5, 5, 3.5, 2)
@@ -189,21 +196,35 @@ class User:
     """A synthetic user (all draws made up front, so the users file never changes the event log)."""
 
     id: str
+    """``u000001``…, zero-padded to at least six digits."""
     zone: str | None
+    """IANA zone, or None (the workspace zone applies)."""
     zone_on_file: bool
+    """Whether the users file gives the zone (else only the user's events carry it)."""
     country: str
+    """ISO country code, matching the zone."""
     plan: str
+    """``free``, ``plus`` or ``premium``."""
     lifetime_value: float
+    """Spend to date, a users-file attribute."""
     signup_date: str
+    """ISO date, a users-file attribute."""
     session_limit: float
     """e^-(mean sessions per day), for the daily Poisson draw."""
     push: bool
+    """Has push enabled."""
     sms: bool
+    """Has an SMS number (US and Canada only)."""
     unsubscribed: str
+    """Unsubscribed channels, ``;``-separated (users file)."""
     global_control_override: bool | None
+    """The users file's ``global_control_group`` override, if any."""
     in_global_control: bool = False
+    """In the workspace's global control group (override, else the hash bucket)."""
     control: frozenset[str] = frozenset()
+    """Source campaigns whose control group holds the user (hash bucket)."""
     reachable: frozenset[str] = field(default_factory=frozenset)
+    """Channels the user can receive."""
 
     def users_row(self) -> dict[str, Any]:
         """The user's row in the users file (SPEC §3.3)."""
@@ -248,13 +269,17 @@ class Source:
     logged_as: str
     """What its log rows carry in ``campaign``: the ``braze_id`` when it has one (as Braze exports do)."""
     channels: tuple[str, ...]
+    """Its channels."""
     start: int
     """First second it may send (start_at, else published_at)."""
     stop: int | None
     """First second it may no longer send (end_at / stopped_at)."""
     control_group: int
+    """Control-group percent (single-channel campaigns only)."""
     tags: frozenset[str]
+    """Tags (the global control group exempts some)."""
     plan: SendPlan
+    """How the live system sent it."""
 
     @property
     def start_date(self) -> date:
@@ -267,13 +292,19 @@ class GenerateSummary:
     """What ``generate_log`` wrote."""
 
     path: Path
+    """The event log written."""
     users: int
+    """Users generated."""
     days: int
+    """Days covered."""
     start: date
+    """First day (UTC)."""
     events: int
+    """Rows written."""
     counts: dict[str, int]
     """Rows per event name."""
     users_file: Path | None = None
+    """The users file written, if asked for."""
 
     def describe(self) -> str:
         """A one-paragraph summary for the terminal."""
@@ -416,8 +447,8 @@ class _Generator:
                 (t, user.id, event, campaign, link_alias, button_id, machine_open, zone, properties)
             )
 
-    def rows(self, progress: Callable[[int, int], None] | None = None) -> Iterator[_Row]:
-        """Every row, in time order (ties in the order they were drawn)."""
+    def days_of_rows(self, progress: Callable[[int, int], None] | None = None) -> Iterator[tuple[int, list[_Row]]]:
+        """Every row in time order (ties in the order they were drawn), as (UTC day number, that day's rows)."""
         zones = sorted({user.zone or self.workspace_zone for user in self.users})
         # Local days -1 and D fill the first and last UTC day for zones behind and ahead of UTC; rows outside
         # the log's days are dropped.
@@ -437,11 +468,11 @@ class _Generator:
                 progress(min(day + 1, self.days), self.days)
         yield from self._flush(None)
 
-    def _flush(self, before_day: int | None) -> Iterator[_Row]:
+    def _flush(self, before_day: int | None) -> Iterator[tuple[int, list[_Row]]]:
         for key in sorted(k for k in self.buckets if before_day is None or k < before_day):
             rows = self.buckets.pop(key)
-            rows.sort(key=_first)
-            yield from rows
+            rows.sort(key=_time)
+            yield key, rows
 
     # -- one user, one local day --------------------------------------------------------------------
 
@@ -560,8 +591,8 @@ class _Generator:
             carted = t + _span(rng, MINUTE, 15 * MINUTE)
             items = rng.sample(CATALOGUE, rng.choice((1, 1, 1, 2, 2, 3)))
             value = round(sum(price for _, price in items), 2)
-            self._emit(carted, user, "add_to_cart", device=True,
-                       properties=_json({"cart_value": value, "item_count": len(items)}))
+            cart = _json({"cart_value": value, "item_count": len(items)})
+            self._emit(carted, user, "add_to_cart", device=True, properties=cart)
             if rng.random() < 0.35:
                 bought = carted + _span(rng, 2 * MINUTE, 20 * MINUTE)
                 for product, _ in items:
@@ -569,8 +600,7 @@ class _Generator:
                     bought += _span(rng, 1, 5)
             else:
                 abandoned = carted + _span(rng, 30 * MINUTE, 60 * MINUTE)
-                self._emit(abandoned, user, "abandoned_cart",
-                           properties=_json({"cart_value": value, "item_count": len(items)}))
+                self._emit(abandoned, user, "abandoned_cart", properties=cart)
                 self._after_event(user, "abandoned_cart", abandoned)
                 if rng.random() < 0.1:
                     self._purchase(user, abandoned + _span(rng, 2 * HOUR, 36 * HOUR), items[0][0])
@@ -578,8 +608,7 @@ class _Generator:
             self._purchase(user, t + _span(rng, 2 * MINUTE, 20 * MINUTE), rng.choice(CATALOGUE)[0])
 
     def _purchase(self, user: User, t: int, product: str) -> None:
-        self._emit(t, user, "purchase", device=True,
-                   properties=_json({"product_id": product, "price": PRICES[product], "currency": "USD"}))
+        self._emit(t, user, "purchase", device=True, properties=PURCHASE_PROPERTIES[product])
 
     def _after_event(self, user: User, event: str, t: int) -> None:
         for source in self.after_event.get(event, ()):
@@ -588,8 +617,8 @@ class _Generator:
                 self._send(user, source, t + plan.lag_minutes * MINUTE + _span(self.rng, 0, 5 * MINUTE))
 
 
-def _first(row: _Row) -> int:
-    return row[0]
+_time = itemgetter(0)
+_event = itemgetter(2)
 
 
 def _json(value: dict[str, Any]) -> str:
@@ -652,55 +681,65 @@ class _AtomicText:
                 self.tmp.unlink(missing_ok=True)
 
 
-def _iso_prefixes() -> Callable[[int], str]:
-    cache: dict[int, str] = {}
-
-    def iso(t: int) -> str:
-        day, rest = divmod(t, DAY)
-        prefix = cache.get(day)
-        if prefix is None:
-            prefix = cache[day] = (date(1970, 1, 1) + timedelta(days=day)).isoformat()
-        hours, rest = divmod(rest, HOUR)
-        minutes, seconds = divmod(rest, MINUTE)
-        return f"{prefix}T{hours:02d}:{minutes:02d}:{seconds:02d}Z"
-
-    return iso
+@lru_cache(maxsize=1)
+def _clock() -> tuple[str, ...]:
+    """``HH:MM:SSZ`` for every second of a day."""
+    return tuple(f"{h:02d}:{m:02d}:{s:02d}Z" for h in range(24) for m in range(60) for s in range(60))
 
 
-def _write_events(rows: Iterator[_Row], out: IO[str], kind: str, id_prefix: str, counts: Counter[str]) -> int:
-    iso = _iso_prefixes()
+#: Rows formatted per ``writerows`` call (bounds the memory of a 10M-event day).
+_CHUNK = 65_536
+
+
+def _write_events(
+    days: Iterator[tuple[int, list[_Row]]], out: IO[str], kind: str, id_prefix: str, counts: Counter[str]
+) -> int:
+    clock = _clock()
     n = 0
+    writer = csv.writer(out, lineterminator="\n")
     if kind == "csv":
-        writer = csv.writer(out, lineterminator="\n")
         writer.writerow(EVENT_FIELDS)
-        for t, user, event, campaign, alias, button, machine, zone, props in rows:
-            n += 1
-            counts[event] += 1
-            writer.writerow((user, iso(t), event, campaign, f"{id_prefix}{n}", alias, button, "", machine, "",
-                             zone, props))
-        return n
     dumps = json.JSONEncoder(separators=(",", ":")).encode
-    for t, user, event, campaign, alias, button, machine, zone, props in rows:
-        n += 1
-        counts[event] += 1
-        obj: dict[str, Any] = {"user_id": user, "time": iso(t), "event": event}
-        if campaign:
-            obj["campaign"] = campaign
-        obj["id"] = f"{id_prefix}{n}"
-        if alias:
-            obj["link_alias"] = alias
-        if button:
-            obj["button_id"] = button
-        if machine:
-            obj["machine_open"] = machine == "true"
-        if zone:
-            obj["timezone"] = zone
-        line = dumps(obj)
-        if props:
-            line = f'{line[:-1]},"properties":{props}}}'
-        out.write(line)
-        out.write("\n")
+    for day, rows in days:
+        counts.update(map(_event, rows))
+        prefix = f"{date(1970, 1, 1) + timedelta(days=day)}T"
+        base = day * DAY
+        for first in range(0, len(rows), _CHUNK):
+            chunk = rows[first:first + _CHUNK]
+            if kind == "csv":
+                writer.writerows([
+                    (user, prefix + clock[t - base], event, campaign, f"{id_prefix}{i}", alias, button, "", machine,
+                     "", zone, props)
+                    for i, (t, user, event, campaign, alias, button, machine, zone, props) in enumerate(chunk, n + 1)
+                ])
+            else:
+                out.writelines(
+                    _json_line(dumps, user, prefix + clock[t - base], event, campaign, f"{id_prefix}{i}", alias,
+                               button, machine, zone, props)
+                    for i, (t, user, event, campaign, alias, button, machine, zone, props) in enumerate(chunk, n + 1)
+                )
+            n += len(chunk)
     return n
+
+
+def _json_line(
+    dumps: Callable[[Any], str], user: str, time: str, event: str, campaign: str, event_id: str, alias: str,
+    button: str, machine: str, zone: str, props: str,
+) -> str:
+    obj: dict[str, Any] = {"user_id": user, "time": time, "event": event}
+    if campaign:
+        obj["campaign"] = campaign
+    obj["id"] = event_id
+    if alias:
+        obj["link_alias"] = alias
+    if button:
+        obj["button_id"] = button
+    if machine:
+        obj["machine_open"] = machine == "true"
+    if zone:
+        obj["timezone"] = zone
+    line = dumps(obj)
+    return f'{line[:-1]},"properties":{props}}}\n' if props else f"{line}\n"
 
 
 def write_users(users: list[User], path: Path) -> None:
@@ -737,7 +776,7 @@ def generate_log(
     generator = _Generator(config, users, days, seed, start)
     counts: Counter[str] = Counter()
     with _AtomicText(output) as out:
-        events = _write_events(generator.rows(progress), out, kind, f"g{seed}-", counts)
+        events = _write_events(generator.days_of_rows(progress), out, kind, f"g{seed}-", counts)
     if users_file is not None:
         write_users(generator.users, users_file)
     return GenerateSummary(
