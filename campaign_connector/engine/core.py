@@ -352,8 +352,8 @@ class _Run:
             label = (name, cid or event.campaign or "no campaign")
             self.count_send(RECEIVE_CHANNEL[name], event.time, label)
             self.count_send("any", event.time, label)
-        if engine.needs_receipts and cid is not None:
-            self.receipts.setdefault(cid, []).append(event.time)
+        if engine.needs_receipts and (cid or event.campaign):
+            self.receipts.setdefault(cid or event.campaign or "", []).append(event.time)
 
     def count_send(self, channel: str, time: int, label: tuple[str, str]) -> None:
         """Count a send (replay or logged) toward the caps of a channel (or ``any``); the label says what it was."""
