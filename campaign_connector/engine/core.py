@@ -405,7 +405,8 @@ class _Run:
     # ---------------------------------------------------------------------------------------------
     # Trigger time
 
-    def trigger(self, plan: _Plan, index: int, trigger: Trigger, event: Event, source: str | None, depth: int):
+    def trigger(self, plan: _Plan, index: int, trigger: Trigger, event: Event, source: str | None,
+                depth: int) -> None:
         """Judge a matched trigger (SPEC §4, triggering rules 1–8) and schedule a send or record why not."""
         t = event.time
         pending = self.pending[plan.slot]

@@ -13,14 +13,18 @@ from typing import Any
 from campaign_connector.model import ConversionEvent, Event, PropertyFilter, Trigger
 from campaign_connector.vocabulary import INTERACTIONS, PURCHASE
 
+_NUMBER_START = frozenset("0123456789+-.")
+
 
 def _number(value: Any) -> float | None:
-    """A value as a number when it is one or its text parses as one (booleans are not numbers)."""
+    """A value as a number when it is one or its text parses as one (booleans, ``nan`` and ``inf`` are not)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
         return float(value)
     if isinstance(value, str):
+        if not value or value[0] not in _NUMBER_START:  # cheap: most texts are not numbers
+            return None
         try:
             return float(value)
         except ValueError:
