@@ -109,14 +109,21 @@ class Store:
             raise describe_sqlite_error(self.path, err) from None
         try:
             yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
+        except BaseException as err:
+            self._rollback()
+            if isinstance(err, sqlite3.Error):
+                raise describe_sqlite_error(self.path, err) from None
             raise
         try:
             self.conn.execute("COMMIT")
         except sqlite3.Error as err:
-            self.conn.execute("ROLLBACK")
+            self._rollback()
             raise describe_sqlite_error(self.path, err) from None
+
+    def _rollback(self) -> None:
+        """Roll back the open transaction, if SQLite has not already (it does itself on a full disk)."""
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
 
     @property
     def db(self) -> sqlite_utils.Database:
