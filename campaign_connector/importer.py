@@ -22,9 +22,10 @@ is stored and ``BadRowsError`` lists the first 20 as ``FILE:LINE: message``. Wit
 rows are stored and each bad row goes to the rejects file (one JSON object per line: file, line, reason,
 raw). A killed import leaves the database as it was (SQLite rolls the journal back).
 
-Test hook: when the environment variable ``CAMPAIGN_CONNECTOR_TEST_PAUSE_AFTER_ROWS`` is set to N, batches
-are N rows and the import pauses (sleeps) after writing its first batch, having printed
-``test hook: paused`` on stderr, so a test can kill it mid-transaction deterministically.
+Test hook: when the environment variable ``CAMPAIGN_CONNECTOR_TEST_PAUSE_AFTER_ROWS`` is ``N`` (or ``N:S``),
+batches are N rows and the import sleeps S seconds (default 120) after writing its first batch, inside its
+transaction, having printed ``test hook: paused`` on stderr — so a test can kill it mid-import, or start a
+second import against the held lock, deterministically. Unset, it costs nothing.
 """
 
 from __future__ import annotations
@@ -339,7 +340,9 @@ class _Run:
         self.bad_count = 0
         self.unknown: set[str] = set()
         self.writer: EventWriter | None = None
-        self.pause_after = int(os.environ.get(PAUSE_ENV, "0") or 0)
+        rows, _, seconds = os.environ.get(PAUSE_ENV, "").partition(":")
+        self.pause_after = int(rows) if rows.isdigit() else 0
+        self.pause_seconds = float(seconds) if seconds.replace(".", "", 1).isdigit() else 120.0
         self.batch_rows = self.pause_after or BATCH_ROWS
         self.batches = 0
 
@@ -360,7 +363,7 @@ class _Run:
             if self.pause_after and self.batches == 1:
                 sys.stderr.write("test hook: paused\n")
                 sys.stderr.flush()
-                clock.sleep(120)
+                clock.sleep(self.pause_seconds)
         batch.clear()
         if self.progress is not None:
             self.progress(self.rows_read, self.done_bytes + position, self.total_bytes)
@@ -703,9 +706,10 @@ def import_user_rows(store: Store, rows: Iterable[dict[str, Any]], *, source: st
 def summary_lines(summary: ImportSummary) -> list[str]:
     """The import's summary as plain lines for stderr: totals, warnings, rejects files, counts per event."""
     files = summary.files[0] if len(summary.files) == 1 else f"{len(summary.files)} files"
+    things = summary.kind if summary.stored != 1 else summary.kind[:-1]
     if summary.kind == "users":
-        return [f"Imported {summary.stored:,} users from {files} in {summary.seconds:.1f} s."]
-    lines = [f"Imported {summary.stored:,} events from {files} in {summary.seconds:.1f} s: "
+        return [f"Imported {summary.stored:,} {things} from {files} in {summary.seconds:.1f} s."]
+    lines = [f"Imported {summary.stored:,} {things} from {files} in {summary.seconds:.1f} s: "
              f"{summary.duplicates:,} duplicates skipped, {summary.rejected:,} rejected."]
     lines += [f"Warning: {warning}" for warning in summary.warnings]
     lines += [f"Bad rows written to {path}" for path in summary.rejects_files]
