@@ -10,6 +10,8 @@ from datetime import date
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from campaign_connector.engine import Engine, campaign_bucket, clock, global_bucket
 from campaign_connector.engine.match import compare
@@ -639,3 +641,54 @@ def test_trace_does_not_change_decisions_and_runs_are_deterministic() -> None:
     kinds = {t.kind for t in trace}
     assert {"event", "synthetic", "trigger", "pending", "exception", "decision", "conversion"} <= kinds
     assert [t.time for t in trace] == sorted(t.time for t in trace)  # explain reads it as a timeline
+
+
+def test_without_a_horizon_a_delayed_cycle_stops_ten_years_after_the_last_event() -> None:
+    config = cfg(
+        camp("a", event("go"), on("receive_push", "b"), delay=duration(30 * 86_400), reeligible_after=0),
+        camp("b", on("receive_push", "a"), delay=duration(30 * 86_400), reeligible_after=0),
+    )
+    decisions = replay(config, log(("2026-02-01T10:00:00Z", "go")), until=None)
+    assert {d.status for d in decisions[:-1]} == {"sent"}
+    assert decisions[-1].status == "pending"
+    assert decisions[-1].due_at > ms("2036-01-29T10:00:00Z")
+
+
+# --------------------------------------------------------------------------------------------------
+# Properties
+
+
+RICH = cfg(
+    camp("src", channels=("email",)),
+    camp("f", on("open_email", "src"), event("cart"), delay=duration(3600), exceptions=(event("purchase"),),
+         control_group=30, variants=(Variant("a", 70),), reeligible_after=1800,
+         conversion_events=(ConversionEvent("purchase", 86_400),),
+         quiet_hours=QuietHours(Window(hhmm("22:00"), hhmm("07:00")))),
+    camp("g", on("receive_push", "f"), on("enroll_in_control_group", "f"), on("perform_conversion_event", "f"),
+         channels=("email", "sms"), reeligible_after=0,
+         send_window=SendWindow(Window(hhmm("08:00"), hhmm("21:00")), next_available=True)),
+    zone=NY, caps=(cap("email", 2, 1, "day"), cap("any", 3, 1, "week")),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6 * 24 * 60), st.sampled_from(
+    ["open_email", "cart", "purchase", "receive_email", "session_start"])), max_size=25),
+    st.sampled_from(["u1", "u2", "u3", "u7"]))
+def test_trace_and_engine_reuse_change_nothing(rows: list[tuple[int, str]], user: str) -> None:
+    start = ms("2026-02-01T00:00:00Z")
+    events = sorted(
+        (Event(start + minute * 60_000, seq, user, name, "src" if name in ("open_email", "receive_email") else None,
+               f"e{seq}") for seq, (minute, name) in enumerate(rows, 1)),
+        key=lambda e: (e.time, e.seq),
+    )
+    fresh = Engine(RICH).run_user(user, events, None, UNTIL)
+    trace: list[TraceEntry] = []
+    assert REUSED.run_user(user, events, None, UNTIL, trace) == fresh
+    assert [t.time for t in trace] == sorted(t.time for t in trace)
+    for d in fresh.decisions:
+        assert d.status != "sent" or campaign_bucket(user, d.campaign) >= (30 if d.campaign == "f" else 0)
+        assert d.triggered_at <= (d.due_at or d.triggered_at) <= (d.sent_at or d.due_at or d.triggered_at)
+
+
+REUSED = Engine(RICH)
