@@ -264,7 +264,7 @@ class _Run:
         keys, simulated = engine.keys, engine.simulated
         dispatch, entries_for = engine.dispatch, engine.entries
         listened = engine.listened
-        performed = self.performed
+        performed, performed_names = self.performed, engine.performed_names
         counting = bool(engine.caps) or engine.needs_receipts
         tracing = self.trace is not None
         count, i = len(events), 0
@@ -298,8 +298,8 @@ class _Run:
             if tracing:
                 self.now = event.time
                 self.trace_event(event, cid)
-            seen = performed.get(name)
-            if seen is not None:
+            if name in performed_names:
+                seen = performed[name]
                 seen[0].append(event.time)
                 seen[1].append(event)
             if self.windows:
