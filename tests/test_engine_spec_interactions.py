@@ -2,11 +2,12 @@
 condition", "Campaign identity", "One row per (event, campaign)"), and event triggers with property filters.
 
 Spec-silent choices assumed here:
-- ``machine_open`` arrives in ``model.Event`` as a bool (the importer maps ``true``/``1``/``yes`` in any case);
-  the engine tests pin only the bool, the strings belong to the importer's tests.
+- ``machine_open`` arrives in ``model.Event`` as a bool; here only the bool is used. The logged strings
+  (``true``/``1``/``yes`` in any case) are pinned end to end in ``test_engine_spec_logrows.py``.
 - ``where`` operators compare JSON numbers as numbers; a missing property fails every operator except
   ``exists: false``.
-- A purchase trigger's ``product`` matches ``properties.product_id``, as the model's docstring says.
+- A purchase trigger's ``product`` matches ``properties.product_id`` (or ``product``), as the model's docstring
+  says.
 """
 
 from __future__ import annotations

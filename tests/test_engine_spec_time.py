@@ -2,8 +2,8 @@
 (SPEC §2.1, §4 "Triggering" 8 and "At the due time", §4.1 "Time zone", "Windows", "Times in a row").
 
 Spec-silent choices assumed here:
-- Calendar delays and windows read the user's zone at the trigger time (and quiet hours at the due time); the
-  tests keep the zone constant across a send.
+- Calendar delays and the send window read the user's zone at the trigger time; quiet hours read it at the due
+  time (SPEC §4.1: the zone "at a moment").
 - ``next_weekday`` triggered on that weekday is 7 days later even when ``at`` has not passed yet that day
   (the reference's "same weekday ⇒ +7").
 - A send held by quiet hours keeps ``due_at`` (where the delay and send window put it) and gets ``sent_at`` =
