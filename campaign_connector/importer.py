@@ -9,11 +9,12 @@ Normalisation of an event row (every rule here has a test in ``tests/test_import
   ``click_in_app_message_button`` need their ``link_alias`` / ``button_id`` (a row without one is bad).
 - ``machine_open`` is true for ``true``, ``1``, ``yes`` in any case; ``conversion_index`` is a whole number
   ≥ 0; ``timezone`` must be a known IANA zone; qualifiers are kept as text.
-- ``properties`` is a JSON object (in CSV, a JSON string). Unknown columns/keys are kept in ``properties``
-  (the explicit ``properties`` object wins on a clash), with one warning per import naming them.
+- ``properties`` is a JSON object (in CSV, a JSON string, stored as written). Unknown columns/keys are kept in
+  ``properties`` (the explicit ``properties`` object wins on a clash; the merge is stored as compact JSON),
+  with one warning per import naming them.
 - ``id`` absent → the content hash ``h-`` + BLAKE2b-128 (hex) of the normalised fields user_id, time (ms),
   event, campaign, link_alias, button_id, page, machine_open (0/1), conversion_index, timezone and
-  properties (compact JSON), joined by U+001F with None as the empty string. It is stable across runs and
+  properties (its stored text), joined by U+001F with None as the empty string. It is stable across runs and
   machines, so re-importing a file without ids stores nothing twice (and two identical rows are one event).
 - An id already stored, or seen earlier in the same import, is skipped and counted as a duplicate.
 
@@ -37,7 +38,7 @@ import sys
 import time as clock
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from hashlib import blake2b
 from operator import itemgetter
 from pathlib import Path
@@ -77,9 +78,11 @@ _EVENT_FIELD_SET = frozenset(EVENT_FIELDS)
 _ALWAYS = frozenset({"id", "user_id", "time", "event", "machine_open"})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NAIVE_EPOCH = datetime(1970, 1, 1)
-_ONE_MS = timedelta(milliseconds=1)
 _fromiso = datetime.fromisoformat
 _BOOLEANS = {"true": 1, "1": 1, "yes": 1, "false": 0, "0": 0, "no": 0}
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+#: Zone names already checked (``is_zone`` costs more than a set lookup on every row).
+_KNOWN_ZONES: set[str] = set()
 _KINDS = {dict: "an object", list: "an array", str: "a string", bool: "true/false", int: "a number", float: "a number"}
 
 
@@ -154,9 +157,10 @@ def _ms(value: Any) -> int:
         except ValueError:
             dt = None
         if dt is not None:
-            ms = (dt - _EPOCH if dt.tzinfo is not None else dt - _NAIVE_EPOCH) // _ONE_MS
+            delta = dt - _EPOCH if dt.tzinfo is not None else dt - _NAIVE_EPOCH
+            ms = (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
             if MIN_TIME_MS <= ms < MAX_TIME_MS:
-                return int(ms)
+                return ms
     try:
         return parse_time(value)
     except TimeParseError as error:
@@ -189,12 +193,15 @@ def _index(value: Any) -> int | None:
 def _zone(value: str | None) -> str | None:
     if not value:
         return None
-    if not is_zone(value):
-        raise _Bad(f"timezone: unknown time zone {value!r} (use an IANA name like 'America/New_York')")
+    if value not in _KNOWN_ZONES:
+        if not is_zone(value):
+            raise _Bad(f"timezone: unknown time zone {value!r} (use an IANA name like 'America/New_York')")
+        _KNOWN_ZONES.add(value)
     return value
 
 
 def _properties(value: Any, extra: dict[str, Any] | None) -> str | None:
+    """The properties column: a JSON object's text (a CSV cell's own text when nothing is merged into it)."""
     if value is None or value == "":
         obj: dict[str, Any] | None = None
     elif isinstance(value, dict):
@@ -207,11 +214,13 @@ def _properties(value: Any, extra: dict[str, Any] | None) -> str | None:
                        f"got {value!r}") from None
         if not isinstance(obj, dict):
             raise _Bad(f"properties: expected a JSON object like {{\"cart_value\": 120}}, got {_kind(obj)}")
+        if not extra:
+            return value.strip() if obj else None
     if extra:
         obj = {**extra, **(obj or {})}
     if not obj:
         return None
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    return _dumps(obj)
 
 
 def _content_id(values: Sequence[Any]) -> str:

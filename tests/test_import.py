@@ -132,8 +132,8 @@ def test_times_are_stored_as_utc_milliseconds(store: Store, tmp_path: Path, valu
 def test_qualifiers_timezone_and_properties_are_kept(store: Store, tmp_path: Path) -> None:
     row = 'u,2026-01-05T09:00:00Z,perform_conversion_event,c,,a,b,3,,2,Europe/Berlin,"{""cart"": 120}"'
     assert one(store, tmp_path, row) == (
-        "perform_conversion_event", 1767603600000, "a", "b", 0, 2, "Europe/Berlin", '{"cart":120}'
-    )
+        "perform_conversion_event", 1767603600000, "a", "b", 0, 2, "Europe/Berlin", '{"cart": 120}'
+    )  # a CSV cell's JSON is kept as written; merged or JSON-lines objects are stored compact
 
 
 def test_unknown_columns_go_into_properties_with_one_warning(store: Store, tmp_path: Path) -> None:
