@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from campaign_connector.config import PROBLEM_CODES, InvalidConfig, check_config_text, load_config_text
 
@@ -894,3 +896,41 @@ def test_warnings_alone_do_not_stop_loading() -> None:
 """
     config = load_config_text(text)
     assert [c.id for c in config.campaigns] == ["src", "f"]
+
+
+EXAMPLE_LIKE = BASE + """\
+  - id: f
+    braze_id: b-f
+    channels: [email]
+    published_at: 2026-01-02T00:00:00Z
+    end_at: 2026-02-01T00:00:00Z
+    triggers: [{interaction: click_push_button, campaign: src, button: buy}, {event: purchase, product: p}]
+    delay: {in_days: 1, at: "09:00", zone: company}
+    exceptions: [{event: cart, where: {v: {gte: 1}}}]
+    audience: {all: [{attribute: country, in: [US]}, {performed: session_start, within: 3 days}, not: {received: src}]}
+    reeligible_after: 7 days
+    control_group: 10
+    variants: [{id: a, percent: 90}]
+    quiet_hours: {start: "22:00", end: "07:00"}
+    conversion_events: [{event: purchase, within: 1 day}]
+"""
+REPLACEMENTS = ["", "null", "[]", "{}", "1", "-1", "yes", "x", "1 day", "'22:00'", "[a, b]", "{a: 1}", "2026-01-01",
+                "in_app", "{all: []}", "{event: x}", "&a [*a]", "{"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edits=st.lists(st.tuples(st.integers(0, 30), st.sampled_from(REPLACEMENTS)), min_size=1, max_size=4))
+def test_any_edit_of_a_valid_file_gives_problems_never_an_exception(edits: list[tuple[int, str]]) -> None:
+    lines = EXAMPLE_LIKE.splitlines()
+    for index, value in edits:
+        line = lines[index % len(lines)]
+        if ":" in line:
+            lines[index % len(lines)] = line[: line.index(":") + 1] + " " + value
+    config, problems = check_config_text("\n".join(lines), "c.yaml")
+    assert all(p.code in PROBLEM_CODES for p in problems)
+    assert config is not None or any(p.is_error for p in problems)
+
+
+def test_the_property_base_is_valid_apart_from_its_publish_order_warning() -> None:
+    _, problems = check_config_text(EXAMPLE_LIKE)
+    assert [p.code for p in problems] == ["publish-order"]
