@@ -15,13 +15,14 @@ Order: users in ``user_id`` order, each user's decisions in the engine's order; 
 place in that order across the whole run, and a conversion points at its decision's ``seq``.
 
 ``--workers N`` splits the users into N contiguous ``user_id`` ranges of similar event counts
-(``user_ranges``). Each range runs in its own process ('spawn'-safe ``multiprocessing.Pool`` with top-level
-functions): it opens the database itself, replays its users, and writes their rows into its own scratch
-SQLite file in a temporary folder (bounded memory: rows are flushed in batches, never returned through a
-pipe). The parent then copies the scratch files into the run in range order, shifting each range's ``seq``
-by the decisions of the ranges before it, so the stored rows are identical to a one-worker replay. An
-in-memory database cannot be opened by other processes: it always runs with one worker (``options`` records
-``workers`` used and ``workers_requested``).
+(``user_ranges``). Each range runs in its own process (a 'spawn' ``ProcessPoolExecutor`` with top-level
+functions: safe on every platform, and a worker that dies is an error, not a hang): it opens the database
+itself, replays its users, and writes their rows into its own scratch SQLite file in a temporary folder
+(bounded memory: rows are flushed in batches, never returned through a pipe). The parent then copies the
+scratch files into the run in range order, shifting each range's ``seq`` by the decisions of the ranges
+before it, so the stored rows are identical to a one-worker replay. An in-memory database cannot be opened
+by other processes: it always runs with one worker (``options`` records ``workers`` used and
+``workers_requested``).
 
 The cross-user rules (``max_recipients``, ``rate_limit``) run after the per-user pass, only for the
 campaigns that set them; their shifts and drops do not feed back into the per-user pass (see
@@ -34,6 +35,8 @@ import hashlib
 import multiprocessing
 import tempfile
 from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -41,6 +44,7 @@ from typing import Any, NamedTuple
 from campaign_connector import ENGINE_VERSION
 from campaign_connector.engine import Engine
 from campaign_connector.engine.crossuser import Send, apply_max_recipients, apply_rate_limit
+from campaign_connector.errors import CampaignConnectorError
 from campaign_connector.model import Config
 from campaign_connector.store import Store
 from campaign_connector.store.events import (
@@ -145,7 +149,7 @@ def run_replay(
             assert db_path is not None
             totals = _replay_parallel(store, config, run.id, horizon, Path(db_path), used, progress, total)
         with store.atomic():
-            _apply_cross_user(store, run.id, config)
+            _apply_cross_user(store, run.id, config, horizon)
             counts = _counts(store, run.id, config)
             complete_run(store, run.id, counts=counts, events=totals.events, users=totals.users)
     except BaseException:
@@ -249,22 +253,35 @@ def _replay_parallel(
     context = multiprocessing.get_context("spawn")
     users_done = context.Value("q", 0)
     events_done = context.Value("q", 0)
+
+    def report() -> None:
+        if progress is not None:
+            progress(users_done.value, events_done.value, total)
+
     with tempfile.TemporaryDirectory(prefix="campaign-connector-replay-") as folder:
         jobs = [_Job(str(db_path), str(Path(folder) / f"part-{k}.db"), run_id, until, lo, hi)
                 for k, (lo, hi) in enumerate(ranges)]
-        with context.Pool(len(jobs), initializer=_init_worker, initargs=(config, users_done, events_done)) as pool:
-            pending = pool.map_async(_run_job, jobs, chunksize=1)
-            while not pending.ready():
-                pending.wait(0.2)
-                if progress is not None:
-                    progress(users_done.value, events_done.value, total)
-            parts = pending.get()
+        with ProcessPoolExecutor(len(jobs), mp_context=context, initializer=_init_worker,
+                                 initargs=(config, users_done, events_done)) as pool:
+            futures = [pool.submit(_run_job, job) for job in jobs]
+            pending: set[Future[PartTotals]] = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+                report()
+                if any(future.exception() is not None for future in done):
+                    pool.shutdown(cancel_futures=True)
+                    break
+            try:
+                parts = [future.result() for future in futures]
+            except BrokenProcessPool as error:
+                raise CampaignConnectorError(
+                    f"replay: a worker process ended unexpectedly ({error}); nothing was stored "
+                    "(run again, or with --workers 1)") from None
         seq_base = 0
         for job, part in zip(jobs, parts, strict=True):
             merge_scratch(store, Path(job.scratch), run_id, seq_base)
             seq_base += part.decisions
-    if progress is not None:
-        progress(users_done.value, events_done.value, total)
+    report()
     return PartTotals(sum(p.users for p in parts), sum(p.events for p in parts), seq_base)
 
 
@@ -272,14 +289,15 @@ def _replay_parallel(
 # After the per-user pass
 
 
-def _apply_cross_user(store: Store, run_id: int, config: Config) -> None:
+def _apply_cross_user(store: Store, run_id: int, config: Config, until: int | None) -> None:
     for campaign in config.campaigns:
         if campaign.max_recipients is not None:
             apply_send_changes(store, run_id, apply_max_recipients(
                 (Send(*row) for row in iter_sends(store, run_id, campaign.id)), campaign.max_recipients))
         if campaign.rate_limit_per_minute is not None:
             apply_send_changes(store, run_id, apply_rate_limit(
-                (Send(*row) for row in iter_sends(store, run_id, campaign.id)), campaign.rate_limit_per_minute))
+                (Send(*row) for row in iter_sends(store, run_id, campaign.id)), campaign.rate_limit_per_minute,
+                until))
 
 
 def _empty_counts() -> dict[str, Any]:

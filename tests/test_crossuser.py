@@ -121,6 +121,15 @@ def test_rate_limit_expiry_counts_from_the_send_own_time(offset, expected) -> No
     assert (last.status, last.sent_at) == expected
 
 
+def test_rate_limit_leaves_sends_moved_past_the_horizon_pending() -> None:
+    given = [Send(0, "a", T, None), Send(1, "b", T, None), Send(2, "c", T, None)]
+    assert list(apply_rate_limit(given, 1, until=T + MIN)) == [
+        Change(1, "sent", None, T + MIN, "rate limit 1/minute moved it from 2026-01-05T10:00:00Z"),
+        Change(2, "pending", None, None, "rate limit 1/minute would move it from 2026-01-05T10:00:00Z to "
+                                         "2026-01-05T10:02:00Z, after the horizon"),
+    ]
+
+
 @pytest.mark.parametrize("rule", [lambda s: apply_max_recipients(s, 1), lambda s: apply_rate_limit(s, 1)])
 def test_sends_out_of_order_are_refused(rule) -> None:
     with pytest.raises(ValueError, match="order"):
