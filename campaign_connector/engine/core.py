@@ -114,6 +114,15 @@ class _Plan:
         self.conversions = tuple(enumerate(campaign.conversion_events))
 
 
+def _compile(triggers: tuple[Trigger, ...]) -> list[tuple[int, Trigger, str, Matcher | None]]:
+    """(index, trigger, event name, row matcher or None when every row of that name and campaign matches)."""
+    compiled = []
+    for index, trigger in enumerate(triggers):
+        matcher = Matcher(trigger)
+        compiled.append((index, trigger, trigger_event(trigger), None if matcher.trivial else matcher))
+    return compiled
+
+
 #: A dispatch entry: the plan, its matching exceptions and its matching triggers as (index, trigger, matcher).
 _Entry = tuple[_Plan, tuple[tuple[int, Trigger, Matcher | None], ...], tuple[tuple[int, Trigger, Matcher | None], ...]]
 
@@ -137,14 +146,7 @@ class Engine:
             _Plan(c, slot, gcg is not None and not excluded.intersection(c.tags)) for slot, c in enumerate(live)
         ]
         self._compiled = [
-            (
-                plan,
-                [(i, t, trigger_event(t), None if Matcher(t).trivial else Matcher(t)) for i, t in
-                 enumerate(plan.campaign.exceptions)],
-                [(i, t, trigger_event(t), None if Matcher(t).trivial else Matcher(t)) for i, t in
-                 enumerate(plan.campaign.triggers)],
-            )
-            for plan in self.plans
+            (plan, _compile(plan.campaign.exceptions), _compile(plan.campaign.triggers)) for plan in self.plans
         ]
         self.dispatch: dict[tuple[str, str | None], tuple[_Entry, ...]] = {}
         #: Event names some trigger or exception listens to; any other event skips the dispatch table.
@@ -207,9 +209,9 @@ class _Pending:
         self.notes = notes
         self.active = True
 
-    def detail(self, extra: str | None = None) -> str:
-        notes = [*self.notes, extra] if extra else self.notes
-        return "; ".join(notes) if notes else f"trigger {self.trigger_index}"
+    def detail(self) -> str:
+        """What moved or changed the send ("held by quiet hours until ..."), else which trigger it came from."""
+        return "; ".join(self.notes) if self.notes else f"trigger {self.trigger_index}"
 
 
 class _Run:
