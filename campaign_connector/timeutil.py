@@ -33,7 +33,7 @@ def parse_time(value: object) -> int:
     if isinstance(value, bool):
         raise TimeParseError(f"expected a time, got {value!r}")
     if isinstance(value, int | float):
-        ms = round(float(value) * MS)
+        ms = _epoch_ms(value)
     elif isinstance(value, datetime):
         dt = value if value.tzinfo else value.replace(tzinfo=UTC)
         ms = _datetime_ms(dt)
@@ -44,7 +44,7 @@ def parse_time(value: object) -> int:
         if not text:
             raise TimeParseError("expected a time, got an empty value")
         if _EPOCH_RE.match(text):
-            ms = round(float(text) * MS)
+            ms = _epoch_ms(text)
         else:
             try:
                 dt = datetime.fromisoformat(text.replace("z", "Z"))
@@ -60,6 +60,14 @@ def parse_time(value: object) -> int:
     if not MIN_TIME_MS <= ms < MAX_TIME_MS:
         raise TimeParseError(f"time {value!r} is outside 1970..2199")
     return ms
+
+
+def _epoch_ms(value: int | float | str) -> int:
+    """Epoch seconds → ms; values no float holds (inf, nan, 400 digits) are out of range, not a crash."""
+    try:
+        return round(float(value) * MS)
+    except (OverflowError, ValueError):
+        raise TimeParseError(f"time {value!r} is outside 1970..2199") from None
 
 
 def _datetime_ms(dt: datetime) -> int:
