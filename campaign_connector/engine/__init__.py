@@ -4,6 +4,6 @@ No I/O, no clock, no randomness. Cross-user rules (``max_recipients``, ``rate_li
 ``engine.crossuser`` and run after the per-user pass.
 """
 
-from campaign_connector.engine.core import ENGINE_VERSION, Engine, campaign_bucket, global_bucket
+from campaign_connector.engine.core import Engine, campaign_bucket, global_bucket
 
-__all__ = ["ENGINE_VERSION", "Engine", "campaign_bucket", "global_bucket"]
+__all__ = ["Engine", "campaign_bucket", "global_bucket"]

@@ -51,9 +51,6 @@ from campaign_connector.vocabulary import (
     RECEIVE_EVENT,
 )
 
-#: Bumped whenever a rule changes what a replay decides; stored with each run.
-ENGINE_VERSION = "1"
-
 _NEVER = 1 << 62
 #: Without a horizon (``until=None``) sends run to completion, but no later than this long after the last
 #: logged event: a re-eligible cycle with delays (A → B → A) would otherwise never end.
@@ -737,4 +734,4 @@ def iso(ms: int) -> str:
     return f"{prefix}{hour:02d}:{minute:02d}:{second:02d}Z"
 
 
-__all__ = ["ENGINE_VERSION", "Engine", "campaign_bucket", "global_bucket"]
+__all__ = ["Engine", "campaign_bucket", "global_bucket"]
