@@ -149,7 +149,7 @@ def run_replay(
             assert db_path is not None
             totals = _replay_parallel(store, config, run.id, horizon, Path(db_path), used, progress, total)
         with store.atomic():
-            _apply_cross_user(store, run.id, config, horizon)
+            _apply_cross_user(store, run.id, config)
             counts = _counts(store, run.id, config)
             complete_run(store, run.id, counts=counts, events=totals.events, users=totals.users)
     except BaseException:
@@ -289,15 +289,14 @@ def _replay_parallel(
 # After the per-user pass
 
 
-def _apply_cross_user(store: Store, run_id: int, config: Config, until: int | None) -> None:
+def _apply_cross_user(store: Store, run_id: int, config: Config) -> None:
     for campaign in config.campaigns:
         if campaign.max_recipients is not None:
             apply_send_changes(store, run_id, apply_max_recipients(
                 (Send(*row) for row in iter_sends(store, run_id, campaign.id)), campaign.max_recipients))
         if campaign.rate_limit_per_minute is not None:
             apply_send_changes(store, run_id, apply_rate_limit(
-                (Send(*row) for row in iter_sends(store, run_id, campaign.id)), campaign.rate_limit_per_minute,
-                until))
+                (Send(*row) for row in iter_sends(store, run_id, campaign.id)), campaign.rate_limit_per_minute))
 
 
 def _empty_counts() -> dict[str, Any]:

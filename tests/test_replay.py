@@ -165,14 +165,25 @@ def test_workers_give_the_same_decisions_as_one_worker(tmp_path: Path) -> None:
         write_log(s, 60)
         cfg = config("rate_limit: {per_minute: 3}\n")
         one = run_replay(s, cfg, name="one", db_path=path)
-        two = run_replay(s, cfg, name="two", workers=2, db_path=path)
+        calls: list[tuple[int, int, int]] = []
+        two = run_replay(s, cfg, name="two", workers=2, db_path=path, progress=lambda *c: calls.append(c))
         assert two.options["workers"] == 2
+        assert calls[-1] == (60, two.events, two.events)
         assert decisions(s, one.id) == decisions(s, two.id)
         assert len(decisions(s, one.id)) == 60
         conversions = "SELECT user_id, campaign, conversion_index, time, event_id, decision_seq, control " \
                       "FROM conversions WHERE run_id = ? ORDER BY decision_seq, conversion_index"
         assert s.conn.execute(conversions, (one.id,)).fetchall() == s.conn.execute(conversions, (two.id,)).fetchall()
         assert (one.users, one.events, one.counts) == (two.users, two.events, two.counts)
+
+
+def test_a_failing_worker_is_an_error_and_leaves_no_run(tmp_path: Path) -> None:
+    path = tmp_path / "c.db"
+    with Store.open(path) as s:
+        write_log(s, 4)
+        with pytest.raises(StoreError, match="gone.db: no database here"):
+            run_replay(s, config(), workers=2, db_path=tmp_path / "gone.db")
+        assert s.conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
 
 
 def test_an_in_memory_database_replays_with_one_worker(store: Store) -> None:
