@@ -2,8 +2,9 @@
 
 Readers yield rows with the number of the line (or Avro record) they came from, so every bad row can be
 reported as ``FILE:LINE: message``. File-level problems — a missing file, a folder, an empty file, a file
-that is not UTF-8, NUL bytes, a missing header, a broken gzip or Avro container — raise ``InputError`` with
-one line saying where, what and how to fix. Nothing here knows about the store.
+that is not UTF-8, NUL bytes, a line longer than ``MAX_LINE_BYTES``, a missing header, a broken gzip or Avro
+container — raise ``InputError`` with one line saying where, what and how to fix. Nothing here knows about the
+store.
 """
 
 from __future__ import annotations
@@ -29,19 +30,35 @@ EXTENSIONS: dict[str, str] = {
 }
 
 
+#: Longest line of a text file (bytes). A longer one is refused before it is held in memory whole, so a
+#: file that is one huge line (a 2 GB JSON value, a CSV without newlines) cannot exhaust memory.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+
+
 class NulByteError(ValueError):
     """A NUL byte in a text file (binary data, or UTF-16 without a byte-order mark)."""
 
 
-#: Errors a reader can meet in the middle of a file (decoding, decompressing, NUL bytes).
-READ_ERRORS = (UnicodeDecodeError, NulByteError, OSError, EOFError, zlib.error)
+class LineTooLongError(ValueError):
+    """A line longer than ``MAX_LINE_BYTES``; ``line`` is its number."""
+
+    def __init__(self, line: int) -> None:
+        super().__init__(f"line {line} is longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB")
+        self.line = line
 
 
-class _NulGuard(io.RawIOBase):
-    """Passes bytes through, raising ``NulByteError`` at the first NUL (checked per chunk, not per row)."""
+#: Errors a reader can meet in the middle of a file (decoding, decompressing, NUL bytes, huge lines).
+READ_ERRORS = (UnicodeDecodeError, NulByteError, LineTooLongError, OSError, EOFError, zlib.error)
+
+
+class _TextGuard(io.RawIOBase):
+    """Passes bytes through, raising ``NulByteError`` at the first NUL and ``LineTooLongError`` once a line
+    runs past ``MAX_LINE_BYTES`` (checked per chunk, not per row)."""
 
     def __init__(self, inner: BinaryIO) -> None:
         self.inner = inner
+        self.newlines = 0
+        self.run = 0
 
     def readable(self) -> bool:
         return True
@@ -50,6 +67,14 @@ class _NulGuard(io.RawIOBase):
         data = self.inner.read(len(buffer))
         if b"\x00" in data:
             raise NulByteError("NUL byte")
+        last = data.rfind(b"\n")
+        if last < 0:
+            self.run += len(data)
+        else:
+            self.newlines += data.count(b"\n")
+            self.run = len(data) - last - 1
+        if self.run > MAX_LINE_BYTES:
+            raise LineTooLongError(self.newlines + 1)
         buffer[: len(data)] = data
         return len(data)
 
@@ -119,7 +144,7 @@ class Opened:
 
     def text(self) -> TextIO:
         """The file as UTF-8 text (a UTF-8 byte-order mark is dropped); newlines kept for the csv module."""
-        return io.TextIOWrapper(io.BufferedReader(_NulGuard(self.binary)), encoding="utf-8-sig", newline="")
+        return io.TextIOWrapper(io.BufferedReader(_TextGuard(self.binary)), encoding="utf-8-sig", newline="")
 
     def position(self) -> int:
         """Bytes of the file on disk consumed so far (compressed bytes for ``.gz``)."""
@@ -132,6 +157,9 @@ class Opened:
         """A one-line ``InputError`` for an error met while reading."""
         if isinstance(error, NulByteError):
             return self.nul_byte(first_line_with(self.path, b"\x00"))
+        if isinstance(error, LineTooLongError):
+            return InputError(f"{self.path}:{error.line}: line longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB "
+                              "(is this an event log? split huge values, or keep properties small)")
         if isinstance(error, UnicodeDecodeError):
             where = bad_utf8_line(self.path)
             byte = error.object[error.start:error.start + 1].hex() if error.object else "??"
