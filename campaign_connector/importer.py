@@ -40,7 +40,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from hashlib import blake2b
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +50,6 @@ from campaign_connector.inputs.currents import USER_KEYS, avro_records, json_rec
 from campaign_connector.inputs.jsonl import json_rows
 from campaign_connector.store import Store
 from campaign_connector.store.events import (
-    EVENT_COLUMNS,
     EventWriter,
     finish_import,
     replace_users,
@@ -74,7 +72,7 @@ REQUIRED_EVENT_FIELDS: tuple[str, ...] = ("user_id", "time", "event")
 USER_FIELDS: tuple[str, ...] = ("user_id", "timezone", "global_control_group", "unsubscribed")
 
 _EVENT_FIELD_SET = frozenset(EVENT_FIELDS)
-#: Columns every CSV batch carries (machine_open because derived names set it).
+#: Columns a CSV row can fill whatever its header (a content-hash id; machine_open from a derived name).
 _ALWAYS = frozenset({"id", "user_id", "time", "event", "machine_open"})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NAIVE_EPOCH = datetime(1970, 1, 1)
@@ -365,9 +363,9 @@ class _Run:
         """Whether batches are still worth writing (not once an all-or-nothing import has failed)."""
         return self.skip_invalid or not self.bad_count
 
-    def flush(self, columns: tuple[str, ...], batch: list[tuple[Any, ...]], position: int = 0) -> None:
+    def flush(self, batch: list[tuple[Any, ...]], position: int = 0, present: frozenset[str] | None = None) -> None:
         if batch and self.writing and self.writer is not None:
-            self.writer.insert(columns, batch)
+            self.writer.insert(batch, present)
             self.batches += 1
             if self.pause_after and self.batches == 1:
                 sys.stderr.write("test hook: paused\n")
@@ -407,10 +405,7 @@ class _Run:
         at = {column: header.index(column) if column in header else width for column in EVENT_FIELDS}
         extra_columns = [(column, i) for i, column in enumerate(header) if column not in _EVENT_FIELD_SET]
         self.unknown.update(column for column, _ in extra_columns)
-        columns = tuple(
-            c for c in EVENT_COLUMNS if c in _ALWAYS or c in header or (c == "properties" and extra_columns)
-        )
-        pick = itemgetter(*(EVENT_COLUMNS.index(c) for c in columns))
+        present = _ALWAYS.union(header, ["properties"] if extra_columns else [])
         iu, it, ie, ic, ii = at["user_id"], at["time"], at["event"], at["campaign"], at["id"]
         ia, ib, ip, im, ix = at["link_alias"], at["button_id"], at["page"], at["machine_open"], at["conversion_index"]
         iz, ipr = at["timezone"], at["properties"]
@@ -443,15 +438,15 @@ class _Run:
                 except _Bad as bad:
                     self.reject(name, line, str(bad), end=last)
                     continue
-                append(pick(values))
+                append(values)
                 if len(batch) >= limit:
                     self.rows_read += read
                     read = 0
-                    self.flush(columns, batch, source.opened.position())
+                    self.flush(batch, source.opened.position(), present)
         except (csv.Error, *READ_ERRORS) as error:
             raise source.failure(error) from None
         self.rows_read += read
-        self.flush(columns, batch, source.opened.position())
+        self.flush(batch, source.opened.position(), present)
 
     def read_records(self, name: str, records: Iterator[tuple[int, dict[str, Any] | None, str | None, Any]],
                      position: Callable[[], int] = lambda: 0) -> None:
@@ -468,8 +463,8 @@ class _Run:
                 self.reject(name, line, str(bad), _raw_text(raw))
                 continue
             if len(batch) >= self.batch_rows:
-                self.flush(EVENT_COLUMNS, batch, position())
-        self.flush(EVENT_COLUMNS, batch, position())
+                self.flush(batch, position())
+        self.flush(batch, position())
 
     def read_file(self, path: Path, kind: str, user_key: str) -> None:
         if kind == "csv":

@@ -345,3 +345,29 @@ def test_event_rows_report_their_source_and_position(store: Store) -> None:
     with pytest.raises(BadRowsError) as caught:
         import_event_rows(store, [{"user_id": "u", "time": 0, "event": "e"}, "oops"], source="s.yaml:3 events")
     assert str(caught.value.bad_rows[0]) == "s.yaml:3 events:2: expected a mapping of event fields, got a string"
+
+
+def test_progress_reports_rows_and_bytes_until_the_whole_input_is_read(store: Store, tmp_path: Path) -> None:
+    first = write(tmp_path / "a.csv", CSV_TEXT)
+    second = write(tmp_path / "b.jsonl.gz", JSONL_TEXT.replace('"e1"', '"j1"').replace('"e2"', '"j2"'))
+    calls: list[tuple[int, int, int]] = []
+    import_event_files(store, [first, second], progress=lambda *call: calls.append(call))
+    total = first.stat().st_size + second.stat().st_size
+    assert calls[0] == (2, first.stat().st_size, total)
+    assert calls[-1] == (4, total, total)
+
+
+def test_rows_with_rare_qualifiers_keep_their_fields_and_the_import_order(store: Store, tmp_path: Path) -> None:
+    # Few rows with a link_alias/button_id/page/conversion_index: the writer inserts them in runs apart from
+    # the plain rows (fewer parameters to bind); the seq order must still be the file's order.
+    rare = {10: ",cta,,,", 25: ",,b1,,", 26: ",,,p2,", 40: ",,,,3"}
+    lines = [f"u,2026-01-05T09:{i // 60:02d}:{i % 60:02d}Z,e{i},{i}" + rare.get(i, ",,,,") for i in range(100)]
+    path = write(tmp_path / "e.csv", "user_id,time,event,id,link_alias,button_id,page,conversion_index\n"
+                                     + "\n".join(lines) + "\n")
+    import_event_files(store, [path])
+    rows = stored(store, "id", "link_alias", "button_id", "page", "conversion_index")
+    assert [row[0] for row in rows] == [str(i) for i in range(100)]
+    assert [row for row in rows if row[1:] != (None, None, None, None)] == [
+        ("10", "cta", None, None, None), ("25", None, "b1", None, None), ("26", None, None, "p2", None),
+        ("40", None, None, None, 3),
+    ]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from itertools import groupby
 from operator import itemgetter
@@ -72,12 +72,23 @@ def finish_import(store: Store, import_id: int, *, stored: int, duplicates: int,
     )
 
 
+#: Columns that are NULL on most rows; runs of rows with all of them NULL are inserted without binding them.
+_RARE_COLUMNS: tuple[str, ...] = ("link_alias", "button_id", "page", "conversion_index")
+_RARE_AT = tuple(EVENT_COLUMNS.index(c) for c in _RARE_COLUMNS)
+#: Split a batch into runs only when fewer than 1 row in this many carries a rare qualifier (else the runs
+#: are short and each ``executemany`` call costs more than the parameters it saves).
+_RUNS_BELOW = 20
+
+
+def _is_plain(row: tuple[Any, ...], _a: int = _RARE_AT[0], _b: int = _RARE_AT[1], _c: int = _RARE_AT[2],
+              _d: int = _RARE_AT[3]) -> bool:
+    return row[_a] is None and row[_b] is None and row[_c] is None and row[_d] is None
+
+
 class EventWriter:
     """Bulk insert of one import, inside the caller's transaction.
 
-    ``insert(columns, rows)`` takes tuples holding exactly ``columns`` (a subset of ``EVENT_COLUMNS`` that
-    starts with id, user_id, time, event): leaving out columns that are NULL in a whole file saves binding
-    them for every row. The caller passes ``counts`` (rows per event name) when it has them.
+    ``insert(rows)`` takes ``EVENT_COLUMNS`` tuples and keeps the stored count per event name.
 
     Into an empty table the indexes are dropped for the import and built once by ``finish()`` — a sort is
     much faster than maintaining two B-trees row by row. Duplicate ids within the import are then removed
@@ -91,7 +102,7 @@ class EventWriter:
         self.attempted = 0
         self.stored = 0
         self.counts: dict[str, int] = {}
-        self._statements: dict[tuple[str, ...], str] = {}
+        self._prepared: dict[tuple[str, ...], tuple[str, Callable[..., Any] | None]] = {}
         self._cache = self.conn.execute("PRAGMA cache_size").fetchone()[0]
         self.conn.execute(f"PRAGMA cache_size = -{_IMPORT_CACHE_KIB}")
         self.conn.execute("PRAGMA temp_store = MEMORY")
@@ -102,19 +113,36 @@ class EventWriter:
         for name in self._dropped:
             self.conn.execute(f"DROP INDEX {name}")
 
-    def insert(self, columns: tuple[str, ...], rows: Sequence[tuple[Any, ...]]) -> None:
-        """Insert prepared tuples; an id already stored (or earlier in this import) is skipped."""
-        sql = self._statements.get(columns)
-        if sql is None:
-            names = ", ".join(columns)
-            marks = ", ".join("?" * len(columns))
-            sql = f"INSERT OR IGNORE INTO events ({names}, import_id) VALUES ({marks}, {int(self.import_id)})"
-            self._statements[columns] = sql
-        cursor = self.conn.executemany(sql, rows)
+    def insert(self, rows: Sequence[tuple[Any, ...]], present: Iterable[str] | None = None) -> None:
+        """Insert ``EVENT_COLUMNS`` tuples in order; an id already stored (or earlier in this import) is skipped.
+
+        Binding parameters is most of the cost of an insert from Python, so columns that are NULL throughout
+        are not bound: ``present`` names the columns that can hold a value (a CSV file's header), and when
+        few rows carry a rare qualifier (link_alias, button_id, page, conversion_index), runs of rows without
+        one go through a statement that does not bind those either.
+        """
+        columns = EVENT_COLUMNS if present is None else tuple(c for c in EVENT_COLUMNS if c in set(present))
+        plain = tuple(c for c in columns if c not in _RARE_COLUMNS)
+        if plain != columns and (len(rows) - sum(map(_is_plain, rows))) * _RUNS_BELOW < len(rows):
+            for is_plain, run in groupby(rows, key=_is_plain):
+                self._execute(plain if is_plain else columns, run)
+        else:
+            self._execute(columns, rows)
         self.attempted += len(rows)
-        self.stored += max(cursor.rowcount, 0)
         for event, count in Counter(map(itemgetter(3), rows)).items():
             self.counts[event] = self.counts.get(event, 0) + count
+
+    def _execute(self, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:
+        prepared = self._prepared.get(columns)
+        if prepared is None:
+            marks = ", ".join("?" * len(columns))
+            sql = (f"INSERT OR IGNORE INTO events ({', '.join(columns)}, import_id) "
+                   f"VALUES ({marks}, {int(self.import_id)})")
+            pick = None if columns == EVENT_COLUMNS else itemgetter(*(EVENT_COLUMNS.index(c) for c in columns))
+            prepared = self._prepared[columns] = (sql, pick)
+        sql, pick = prepared
+        cursor = self.conn.executemany(sql, rows if pick is None else map(pick, rows))
+        self.stored += max(cursor.rowcount, 0)
 
     def finish(self) -> dict[str, int]:
         """Build what was dropped, restore the cache size; return the stored count per event name."""
