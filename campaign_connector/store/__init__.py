@@ -96,6 +96,8 @@ class Store:
             raise StoreError(f"{self.path}: not a campaign-connector database (it has other tables); "
                              "point --db at another file")
         with self.atomic():
+            # Another process opening the same new file may have migrated it while this one waited for the lock.
+            version = self.conn.execute("PRAGMA user_version").fetchone()[0]
             for number in range(version, SCHEMA_VERSION):
                 MIGRATIONS[number](self.conn)
             self.conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
