@@ -75,6 +75,8 @@ def atomic_output(path: Path | None, *, newline: str | None = None) -> Iterator[
     if path is None:
         yield sys.stdout
         return
+    if path.is_dir():
+        raise CampaignConnectorError(f"{path}: is a folder (give -o a file path)")
     folder = path.parent if str(path.parent) else Path(".")
     try:
         fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
