@@ -101,6 +101,14 @@ def test_an_unknown_user_key_is_refused(store: Store, tmp_path: Path) -> None:
         import_event_files(store, [good], user_key="email")
 
 
+def test_currents_format_refuses_a_csv_file(store: Store, tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_bytes(GOOD)
+    assert fails(store, path, format="currents") == (
+        "FILE: Braze Currents exports are Avro (.avro) or JSON lines, not CSV "
+        "(import a CSV event log without --format currents)")
+
+
 def test_a_header_only_file_imports_nothing(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "e.csv"
     path.write_bytes(b"user_id,time,event\n")

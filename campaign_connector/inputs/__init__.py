@@ -91,6 +91,9 @@ def reader_kind(path: Path, format: str = "auto") -> str:
     suffix = Path(name).suffix
     by_extension = EXTENSIONS.get(suffix)
     if format == "currents":
+        if by_extension == "csv":
+            raise InputError(f"{path}: Braze Currents exports are Avro (.avro) or JSON lines, not CSV "
+                             "(import a CSV event log without --format currents)")
         return "avro" if by_extension == "avro" else "currents-json"
     if format in ("csv", "jsonl"):
         return format
