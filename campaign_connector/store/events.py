@@ -121,7 +121,8 @@ class EventWriter:
         few rows carry a rare qualifier (link_alias, button_id, page, conversion_index), runs of rows without
         one go through a statement that does not bind those either.
         """
-        columns = EVENT_COLUMNS if present is None else tuple(c for c in EVENT_COLUMNS if c in set(present))
+        can_fill = None if present is None else frozenset(present)
+        columns = EVENT_COLUMNS if can_fill is None else tuple(c for c in EVENT_COLUMNS if c in can_fill)
         plain = tuple(c for c in columns if c not in _RARE_COLUMNS)
         if plain != columns and (len(rows) - sum(map(_is_plain, rows))) * _RUNS_BELOW < len(rows):
             for is_plain, run in groupby(rows, key=_is_plain):
