@@ -3,13 +3,18 @@ applies the cross-user rules and completes the run.
 
 How a run is written, and what a failure leaves:
 
-- ``create_run`` inserts the run as ``running``; its decisions and conversions are written in transactions of
-  about ``BATCH_ROWS`` rows, so other readers and writers get the database between batches. The cross-user
-  rules, the counts and the flip to ``complete`` happen in one final transaction. Nothing reads a running run
-  (``find_run`` and ``list_runs`` see complete runs only), so until that last commit the previous latest run
-  stays the latest.
-- An error or Ctrl-C deletes the run and its rows before returning. A replay killed outright leaves its rows
-  behind under a running run; the next ``create_run`` sees its writer is gone and deletes them.
+- ``create_run`` inserts the run as ``running`` (reserving its name). The per-user pass writes decisions and
+  conversions into scratch SQLite files in a temporary folder (``$TMPDIR``), in batches of about
+  ``BATCH_ROWS`` rows, so memory holds one batch, not the run. Only then are the scratch rows copied into the
+  database (one ``INSERT ... SELECT`` transaction per file), and the cross-user rules, the counts and the flip
+  to ``complete`` happen in one final transaction.
+- Nothing reads a running run (``find_run`` and ``list_runs`` see complete runs only), so until that last
+  commit the previous latest run stays the latest. An error or Ctrl-C deletes the run and its rows before
+  returning; a replay killed outright leaves at most a running run and its copied rows, which the next
+  ``create_run`` deletes once it sees their writer is gone.
+- Writing to the database only after the whole log has been read means a replay never waits for a write lock
+  while it holds its read lock, so two replays on one database cannot deadlock: a replay's copy waits for
+  the other's read to end (up to the store's busy timeout, then "database is busy" and nothing is stored).
 
 Order: users in ``user_id`` order, each user's decisions in the engine's order; a decision's ``seq`` is its
 place in that order across the whole run, and a conversion points at its decision's ``seq``.
@@ -17,12 +22,11 @@ place in that order across the whole run, and a conversion points at its decisio
 ``--workers N`` splits the users into N contiguous ``user_id`` ranges of similar event counts
 (``user_ranges``). Each range runs in its own process (a 'spawn' ``ProcessPoolExecutor`` with top-level
 functions: safe on every platform, and a worker that dies is an error, not a hang): it opens the database
-itself, replays its users, and writes their rows into its own scratch SQLite file in a temporary folder
-(bounded memory: rows are flushed in batches, never returned through a pipe). The parent then copies the
-scratch files into the run in range order, shifting each range's ``seq`` by the decisions of the ranges
-before it, so the stored rows are identical to a one-worker replay. An in-memory database cannot be opened
-by other processes: it always runs with one worker (``options`` records ``workers`` used and
-``workers_requested``).
+itself, replays its users and writes their rows into its own scratch file (never through a pipe). The
+parent copies the scratch files into the run in range order, shifting each range's ``seq`` by the decisions
+of the ranges before it, so the stored rows are identical to a one-worker replay. An in-memory database
+cannot be opened by other processes: it always runs with one worker (``options`` records ``workers`` used
+and ``workers_requested``).
 
 The cross-user rules (``max_recipients``, ``rate_limit``) run after the per-user pass, only for the
 campaigns that set them; their shifts and drops do not feed back into the per-user pass (see
@@ -74,7 +78,7 @@ from campaign_connector.store.runs import (
 from campaign_connector.timeutil import format_time
 from campaign_connector.vocabulary import STATUSES
 
-#: Decision and conversion rows written per transaction.
+#: Decision and conversion rows buffered before they are written to a scratch file.
 BATCH_ROWS = 20_000
 
 #: Users between two progress reports.
@@ -137,17 +141,9 @@ def run_replay(
         total = count_events(store, horizon) if progress is not None and horizon is not None else 0
         if horizon is None:
             totals = PartTotals(0, 0, 0)
-        elif used == 1:
-            report = progress
-
-            def tick(users: int, events: int) -> None:
-                if report is not None:
-                    report(users, events, total)
-
-            totals = replay_part(store, store, Engine(config), run.id, horizon, None, None, tick)
         else:
-            assert db_path is not None
-            totals = _replay_parallel(store, config, run.id, horizon, Path(db_path), used, progress, total)
+            totals = _replay_users(store, config, run.id, horizon, Path(db_path or ":memory:"), used, progress,
+                                   total)
         with store.atomic():
             _apply_cross_user(store, run.id, config)
             counts = _counts(store, run.id, config)
@@ -168,8 +164,8 @@ def replay_part(
     hi: str | None,
     tick: Callable[[int, int], None] | None = None,
 ) -> PartTotals:
-    """Replay the users in ``[lo, hi)`` read from ``read`` and write their rows into ``write`` (the run itself,
-    or a worker's scratch file), ``seq`` counting from 0; ``tick(users, events)`` every ``PROGRESS_EVERY``
+    """Replay the users in ``[lo, hi)`` read from ``read`` and write their rows into ``write`` (a scratch
+    database), ``seq`` counting from 0; ``tick(users, events)`` every ``PROGRESS_EVERY``
     users and at the end."""
     decisions: list[tuple[Any, ...]] = []
     conversions: list[tuple[Any, ...]] = []
@@ -204,7 +200,40 @@ def replay_part(
 
 
 # --------------------------------------------------------------------------------------------------
-# --workers: one process per user range, each writing a scratch file
+# The per-user pass: in this process, or one process per user range; each writes a scratch file
+
+
+def _replay_users(
+    store: Store, config: Config, run_id: int, until: int, db_path: Path, workers: int,
+    progress: Progress | None, total: int,
+) -> PartTotals:
+    """Replay every user into scratch files, then copy them into the run in user order; returns the totals."""
+    with tempfile.TemporaryDirectory(prefix="campaign-connector-replay-") as folder:
+        if workers == 1:
+            scratch = Path(folder) / "part-0.db"
+            tick = None if progress is None else (lambda users, events: progress(users, events, total))
+            parts = [_replay_into(store, scratch, Engine(config), run_id, until, None, None, tick)]
+            scratches = [scratch]
+        else:
+            scratches, parts = _replay_in_workers(store, config, run_id, until, db_path, workers, progress, total,
+                                                  Path(folder))
+        seq_base = 0
+        for scratch, part in zip(scratches, parts, strict=True):
+            merge_scratch(store, scratch, run_id, seq_base)
+            seq_base += part.decisions
+    return PartTotals(sum(p.users for p in parts), sum(p.events for p in parts), seq_base)
+
+
+def _replay_into(
+    read: Store, scratch: Path, engine: Engine, run_id: int, until: int, lo: str | None, hi: str | None,
+    tick: Callable[[int, int], None] | None,
+) -> PartTotals:
+    """``replay_part`` into a new scratch file."""
+    write = open_scratch(scratch)
+    try:
+        return replay_part(read, write, engine, run_id, until, lo, hi, tick)
+    finally:
+        write.close()
 
 
 class _Job(NamedTuple):
@@ -236,19 +265,14 @@ def _run_job(job: _Job) -> PartTotals:
                 counter.value += now - seen[index]
             seen[index] = now
 
-    read = Store.open(job.db_path, create=False)
-    scratch = open_scratch(Path(job.scratch))
-    try:
-        return replay_part(read, scratch, _worker["engine"], job.run_id, job.until, job.lo, job.hi, tick)
-    finally:
-        scratch.close()
-        read.close()
+    with Store.open(job.db_path, create=False) as read:
+        return _replay_into(read, Path(job.scratch), _worker["engine"], job.run_id, job.until, job.lo, job.hi, tick)
 
 
-def _replay_parallel(
+def _replay_in_workers(
     store: Store, config: Config, run_id: int, until: int, db_path: Path, workers: int,
-    progress: Progress | None, total: int,
-) -> PartTotals:
+    progress: Progress | None, total: int, folder: Path,
+) -> tuple[list[Path], list[PartTotals]]:
     ranges = user_ranges(store, workers)
     context = multiprocessing.get_context("spawn")
     users_done = context.Value("q", 0)
@@ -258,31 +282,25 @@ def _replay_parallel(
         if progress is not None:
             progress(users_done.value, events_done.value, total)
 
-    with tempfile.TemporaryDirectory(prefix="campaign-connector-replay-") as folder:
-        jobs = [_Job(str(db_path), str(Path(folder) / f"part-{k}.db"), run_id, until, lo, hi)
-                for k, (lo, hi) in enumerate(ranges)]
-        with ProcessPoolExecutor(len(jobs), mp_context=context, initializer=_init_worker,
-                                 initargs=(config, users_done, events_done)) as pool:
-            futures = [pool.submit(_run_job, job) for job in jobs]
-            pending: set[Future[PartTotals]] = set(futures)
-            while pending:
-                done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
-                report()
-                if any(future.exception() is not None for future in done):
-                    pool.shutdown(cancel_futures=True)
-                    break
-            try:
-                parts = [future.result() for future in futures]
-            except BrokenProcessPool as error:
-                raise CampaignConnectorError(
-                    f"replay: a worker process ended unexpectedly ({error}); nothing was stored "
-                    "(run again, or with --workers 1)") from None
-        seq_base = 0
-        for job, part in zip(jobs, parts, strict=True):
-            merge_scratch(store, Path(job.scratch), run_id, seq_base)
-            seq_base += part.decisions
-    report()
-    return PartTotals(sum(p.users for p in parts), sum(p.events for p in parts), seq_base)
+    jobs = [_Job(str(db_path), str(folder / f"part-{k}.db"), run_id, until, lo, hi)
+            for k, (lo, hi) in enumerate(ranges)]
+    with ProcessPoolExecutor(len(jobs), mp_context=context, initializer=_init_worker,
+                             initargs=(config, users_done, events_done)) as pool:
+        futures = [pool.submit(_run_job, job) for job in jobs]
+        pending: set[Future[PartTotals]] = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+            report()
+            if any(future.exception() is not None for future in done):
+                pool.shutdown(cancel_futures=True)
+                break
+        try:
+            parts = [future.result() for future in futures]
+        except BrokenProcessPool as error:
+            raise CampaignConnectorError(
+                f"replay: a worker process ended unexpectedly ({error}); nothing was stored "
+                "(run again, or with --workers 1)") from None
+    return [Path(job.scratch) for job in jobs], parts
 
 
 # --------------------------------------------------------------------------------------------------

@@ -218,7 +218,9 @@ def test_a_duplicate_name_is_refused_before_anything_runs(store: Store) -> None:
     assert store.conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 1
 
 
-KILLED_REPLAY = """
+#: A replay in another process that pauses (argv: db, config, phase, seconds, run name) while "replaying"
+#: (holding its read of the log) or after "copying" its rows into the database.
+PAUSING_REPLAY = """
 import sys, time
 from pathlib import Path
 from campaign_connector import replay
@@ -229,37 +231,66 @@ replay.BATCH_ROWS = 1
 replay.PROGRESS_EVERY = 1
 store = Store.open(sys.argv[1], create=False)
 
-def progress(users, events, total):
-    if users == 3:  # some batches are committed by now
-        print("writing", flush=True)
-        time.sleep(60)
 
-replay.run_replay(store, load_config(Path(sys.argv[2])), name="killed", progress=progress)
+def pause(*args):
+    print("paused", flush=True)
+    time.sleep(float(sys.argv[4]))
+
+
+def progress(users, events, total):
+    if users == 3 and sys.argv[3] == "replaying":  # some batches are in the scratch file by now
+        pause()
+
+
+def merge_then_pause(*args):
+    merge(*args)
+    if sys.argv[3] == "copying":  # the rows are in the database, the run not complete
+        pause()
+
+
+merge, replay.merge_scratch = replay.merge_scratch, merge_then_pause
+replay.run_replay(store, load_config(Path(sys.argv[2])), name=sys.argv[5], progress=progress)
 """
 
 
-def test_a_killed_replay_leaves_the_previous_run_latest_and_is_cleared_next_time(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("phase", "copied"), [("replaying", 0), ("copying", 10)])
+def test_a_killed_replay_leaves_the_previous_run_latest_and_is_cleared_next_time(tmp_path: Path, phase: str,
+                                                                                  copied: int) -> None:
     path, cfg = tmp_path / "c.db", tmp_path / "c.yaml"
     cfg.write_text(CONFIG)
     with Store.open(path) as s:
         write_log(s, 10)
         run_replay(s, config(), name="before")
-    proc = subprocess.Popen([sys.executable, "-c", KILLED_REPLAY, str(path), str(cfg)], stdout=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen([sys.executable, "-c", PAUSING_REPLAY, str(path), str(cfg), phase, "60", "killed"],
+                            stdout=subprocess.PIPE, text=True)
     try:
-        assert proc.stdout is not None and proc.stdout.readline() == "writing\n"
+        assert proc.stdout is not None and proc.stdout.readline() == "paused\n"
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
     with Store.open(path) as s:
-        written = s.conn.execute("SELECT count(*) FROM decisions d JOIN runs r ON r.id = d.run_id "
-                                 "WHERE r.status = 'running'").fetchone()[0]
-        assert written >= 3  # the killed run's rows are there...
-        assert find_run(s, None).name == "before"  # ...but nothing reads them
+        assert s.conn.execute("SELECT count(*) FROM decisions d JOIN runs r ON r.id = d.run_id "
+                              "WHERE r.status = 'running'").fetchone()[0] == copied
+        assert find_run(s, None).name == "before"  # nothing reads the killed run
         assert [r.name for r in list_runs(s)] == ["before"]
         run_replay(s, config(), name="killed")  # the name is free again, the rows are gone
         assert s.conn.execute("SELECT status, count(*) FROM runs GROUP BY status").fetchall() == [("complete", 2)]
-        assert s.conn.execute("SELECT count(DISTINCT run_id) FROM decisions").fetchone()[0] == 2
+        assert s.conn.execute("SELECT count(*) FROM decisions").fetchone()[0] == 20
+
+
+def test_two_replays_at_once_both_complete(tmp_path: Path) -> None:
+    path, cfg = tmp_path / "c.db", tmp_path / "c.yaml"
+    cfg.write_text(CONFIG)
+    with Store.open(path) as s:
+        write_log(s, 10)
+    other = subprocess.Popen([sys.executable, "-c", PAUSING_REPLAY, str(path), str(cfg), "replaying", "1.5",
+                              "other"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert other.stdout is not None and other.stdout.readline() == "paused\n"
+    with Store.open(path) as s:
+        mine = run_replay(s, config(), name="mine")  # waits for the other's read, then writes
+        assert other.wait(30) == 0, other.communicate()
+        assert sorted(r.name for r in list_runs(s)) == ["mine", "other"]
+        assert decisions(s, mine.id) == decisions(s, find_run(s, "other").id)
 
 
 # --------------------------------------------------------------------------------------------------
