@@ -41,6 +41,7 @@ import tempfile
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -149,7 +150,8 @@ def run_replay(
             counts = _counts(store, run.id, config)
             complete_run(store, run.id, counts=counts, events=totals.events, users=totals.users)
     except BaseException:
-        discard_run(store, run.id)
+        with suppress(CampaignConnectorError):  # if the database is busy, the next create_run clears the run
+            discard_run(store, run.id)
         raise
     return get_run(store, run.id)
 

@@ -179,9 +179,12 @@ def complete_run(store: Store, run_id: int, *, counts: dict[str, Any], events: i
 
 def discard_run(store: Store, run_id: int) -> None:
     """Delete a running run and every row written for it (a replay that failed or was interrupted)."""
-    with store.atomic() as conn:
-        if conn.execute("SELECT 1 FROM runs WHERE id = ? AND status = 'running'", (run_id,)).fetchone():
-            _delete_runs(conn, [run_id])
+    try:
+        with store.atomic() as conn:
+            if conn.execute("SELECT 1 FROM runs WHERE id = ? AND status = 'running'", (run_id,)).fetchone():
+                _delete_runs(conn, [run_id])
+    except sqlite3.Error as err:
+        raise describe_sqlite_error(store.path, err) from None
 
 
 def get_run(store: Store, run_id: int) -> RunInfo:
