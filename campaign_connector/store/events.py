@@ -105,7 +105,6 @@ class EventWriter:
         self._prepared: dict[tuple[str, ...], tuple[str, Callable[..., Any] | None]] = {}
         self._cache = self.conn.execute("PRAGMA cache_size").fetchone()[0]
         self.conn.execute(f"PRAGMA cache_size = -{_IMPORT_CACHE_KIB}")
-        self.conn.execute("PRAGMA temp_store = MEMORY")
         self.seq_before = self.conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
         present = {name for (name,) in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' "
                                                          "AND tbl_name = 'events'")}
