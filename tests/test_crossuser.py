@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from campaign_connector.engine.crossuser import Change, Send, apply_max_recipients, apply_rate_limit, send_order
 from campaign_connector.timeutil import parse_time
@@ -131,3 +133,36 @@ def test_rate_limit_may_move_a_send_past_any_horizon_and_it_stays_sent() -> None
 def test_sends_out_of_order_are_refused(rule) -> None:
     with pytest.raises(ValueError, match="order"):
         list(rule([Send(0, "b", T, None), Send(1, "a", T, None)]))
+
+
+# --------------------------------------------------------------------------------------------------
+# properties
+
+
+send_lists = st.lists(
+    st.tuples(st.sampled_from(["a", "b", "c", "d", "B", "é"]), st.integers(0, 10 * MIN)), max_size=40
+)
+
+
+@given(rows=send_lists, per_minute=st.integers(1, 4))
+def test_rate_limit_invariants(rows: list[tuple[str, int]], per_minute: int) -> None:
+    given_sends = sends(*rows)
+    changes = {c.seq: c for c in apply_rate_limit(given_sends, per_minute)}
+    final = [changes[s.seq].sent_at if s.seq in changes else s.sent_at for s in given_sends]
+    kept = [(s, at) for s, at in zip(given_sends, final, strict=True) if at is not None]
+    per_minute_counts: dict[int, int] = {}
+    for _, at in kept:
+        per_minute_counts[at // MIN] = per_minute_counts.get(at // MIN, 0) + 1
+    assert max(per_minute_counts.values(), default=0) <= per_minute  # never more than the limit in a minute
+    assert all(at >= s.sent_at and at - s.sent_at < 72 * HOUR for s, at in kept)  # later, by less than 72 h
+    assert [at for _, at in kept] == sorted(at for _, at in kept)  # first in, first out
+    assert all(c.sent_at is None or c.sent_at % MIN == 0 for c in changes.values())  # moved to a minute's start
+
+
+@given(rows=send_lists, limit=st.integers(1, 5))
+def test_max_recipients_invariants(rows: list[tuple[str, int]], limit: int) -> None:
+    given_sends = sends(*rows)
+    dropped = {c.seq for c in apply_max_recipients(given_sends, limit)}
+    kept_users = {s.user_id for s in given_sends if s.seq not in dropped}
+    assert len(kept_users) == min(limit, len({s.user_id for s in given_sends}))
+    assert not kept_users & {s.user_id for s in given_sends if s.seq in dropped}  # a user is kept or dropped whole

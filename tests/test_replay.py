@@ -3,25 +3,31 @@ horizon, an empty log, the cross-user rules, --workers, failures and the `replay
 
 from __future__ import annotations
 
+import functools
+import itertools
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from campaign_connector import replay as replay_module
 from campaign_connector.cli import app
 from campaign_connector.config import load_config_text
+from campaign_connector.engine import Engine
 from campaign_connector.errors import StoreError
 from campaign_connector.importer import import_event_rows
-from campaign_connector.replay import run_replay
+from campaign_connector.replay import replay_part, run_replay
 from campaign_connector.store import Store
-from campaign_connector.store.runs import find_run, list_runs
+from campaign_connector.store.runs import create_run, discard_run, find_run, list_runs, merge_scratch, open_scratch
 from campaign_connector.timeutil import format_time, parse_time
 
 runner = CliRunner()
@@ -184,6 +190,38 @@ def test_a_failing_worker_is_an_error_and_leaves_no_run(tmp_path: Path) -> None:
         with pytest.raises(StoreError, match="gone.db: no database here"):
             run_replay(s, config(), workers=2, db_path=tmp_path / "gone.db")
         assert s.conn.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
+
+
+@functools.cache
+def logged_store() -> Store:
+    """An in-memory log of 30 users and a complete one-worker run of it, shared by the property examples."""
+    store = Store.open(":memory:")
+    write_log(store, 30)
+    run_replay(store, config(), name="whole")
+    return store
+
+
+@settings(max_examples=20, deadline=None)
+@given(cuts=st.lists(st.integers(0, 29), max_size=3, unique=True))
+def test_splitting_users_into_ranges_changes_nothing(cuts: list[int]) -> None:
+    # what --workers does, in one process: replay user ranges into scratch files, copy them in, shifting seq
+    store = logged_store()
+    whole = find_run(store, "whole")
+    bounds = [None, *sorted(f"user-{c:03d}" for c in cuts), None]
+    run = create_run(store, name=None, created_at="", config_path="", config_text="", config_hash="",
+                     log_fingerprint="", engine_version="", options={}, until=whole.until)
+    with tempfile.TemporaryDirectory() as folder:
+        seq_base = 0
+        for k, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+            scratch = open_scratch(Path(folder) / f"{k}.db")
+            part = replay_part(store, scratch, Engine(config()), run.id, whole.until, lo, hi)
+            scratch.close()
+            merge_scratch(store, Path(folder) / f"{k}.db", run.id, seq_base)
+            seq_base += part.decisions
+    try:
+        assert decisions(store, run.id) == decisions(store, whole.id)
+    finally:
+        discard_run(store, run.id)
 
 
 def test_an_in_memory_database_replays_with_one_worker(store: Store) -> None:
