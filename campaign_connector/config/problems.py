@@ -22,7 +22,8 @@ PROBLEM_CODES: dict[str, tuple[Severity, str]] = {
     "not-text": ("error", "the file is binary or not UTF-8 text"),
     "empty-file": ("error", "the file has no YAML document"),
     "yaml-syntax": ("error", "malformed YAML"),
-    "yaml-too-large": ("error", "aliases expand to too many values (a YAML bomb) or refer to themselves"),
+    "yaml-too-large": ("error", "aliases expand to too many values (a YAML bomb) or refer to themselves, or values "
+                                "nest too deeply"),
     "duplicate-key": ("error", "a key appears twice in one mapping"),
     # shapes and values
     "unknown-key": ("error", "a key the campaign file does not define (with a suggestion)"),

@@ -4,7 +4,8 @@
 - ``10:00`` stays the text ``"10:00"`` (no base-60 numbers); ``010`` is 10, not octal 8; ``1_000`` is text.
 - Timestamps, quoted or not, are accepted by the time fields (a plain one becomes a ``datetime``).
 - Duplicate keys are problems; merge keys (``<<: *base``) work; aliases that expand to more than
-  ``MAX_NODES`` values (a "billion laughs" bomb) or refer to themselves are refused.
+  ``MAX_NODES`` values (a "billion laughs" bomb) or refer to themselves are refused, and so are values nested
+  more than ``MAX_DEPTH`` levels deep (which would exhaust Python's recursion limit).
 
 The result is a tree of ``Node``: a mapping's ``value`` is ``dict[str, Node]`` (its key nodes in ``keys``), a
 sequence's ``list[Node]``, a scalar's the constructed Python value with the source text in ``text``.
@@ -22,6 +23,8 @@ from campaign_connector.config.problems import Problem
 
 #: Values an alias-expanded document may hold before it is refused as a YAML bomb.
 MAX_NODES = 100_000
+#: Levels of nested mappings and lists a document may have (a campaign file needs about a dozen).
+MAX_DEPTH = 50
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _STR_TAG = "tag:yaml.org,2002:str"
@@ -112,6 +115,7 @@ class _Converter:
         self.loader = loader
         self.path = path
         self.count = 0
+        self.depth = 0
         self.active: set[int] = set()
         self.problems: list[Problem] = []
 
@@ -135,7 +139,10 @@ class _Converter:
         if id(node) in self.active:
             raise _TooLarge(node, "an alias refers to the node that contains it; YAML recursion is not allowed")
         self.active.add(id(node))
+        self.depth += 1
         try:
+            if self.depth > MAX_DEPTH:
+                raise _TooLarge(node, f"values nested more than {MAX_DEPTH} levels deep; flatten the document")
             if isinstance(node, SequenceNode):
                 items = [self.convert(item, f"{key_path}[{i}]") for i, item in enumerate(node.value)]
                 return Node(items, line, column)
@@ -162,6 +169,7 @@ class _Converter:
                 values[key] = self.convert(value_node, child_path)
             return Node(values, line, column, keys=keys)
         finally:
+            self.depth -= 1
             self.active.discard(id(node))
 
     def _merge(self, node: yaml.Node, key_path: str, values: dict[str, Node], keys: dict[str, Node]) -> set[str]:
@@ -214,6 +222,10 @@ def parse_yaml(text: str, path: str = "<config>") -> tuple[Node | None, list[Pro
             return None, [Problem(path, line, column, "", "yaml-syntax", _problem_text(err))]
         except yaml.YAMLError as err:
             return None, [Problem(path, 1, 1, "", "yaml-syntax", _problem_text(err))]
+        except RecursionError:  # PyYAML composes nested values recursively
+            mark = loader.get_mark()
+            return None, [Problem(path, mark.line + 1, mark.column + 1, "", "yaml-too-large",
+                                  f"values nested more than {MAX_DEPTH} levels deep; flatten the document")]
         if root is None:
             return None, [Problem(path, 1, 1, "", "empty-file",
                                   "empty file: expected a mapping with 'version: 1' and 'campaigns'")]
