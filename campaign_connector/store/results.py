@@ -234,58 +234,76 @@ class DiffRow(NamedTuple):
     """Run B's decision, None if B has none."""
 
 
-_SIDE = "seq, status, reason, detail, due_at, sent_at, variant, channels"
-_KEY = "user_id, campaign, trigger_event_id"
-_NUMBERED = (
-    f"SELECT {_KEY}, trigger, triggered_at, {_SIDE}, "
-    f"row_number() OVER (PARTITION BY {_KEY} ORDER BY seq) AS n FROM decisions WHERE run_id = ?"
-)
-_JOIN = "a.user_id = b.user_id AND a.campaign = b.campaign AND a.trigger_event_id = b.trigger_event_id AND a.n = b.n"
-_DIFFERS = " OR ".join(f"a.{f} IS NOT b.{f}" for f in DIFF_FIELDS)
-# One place decides the kind of change; the per-campaign counts and the per-decision rows both read it.
-_CHANGE = (
-    "CASE WHEN b_status = 'sent' AND a_status IS NOT 'sent' THEN 'gained' "
-    "WHEN a_status = 'sent' AND b_status IS NOT 'sent' THEN 'lost' "
-    "WHEN a_status = 'sent' AND b_status = 'sent' AND a_sent_at IS NOT b_sent_at THEN 'moved' "
-    "ELSE 'changed' END"
-)
-_A_COLS = ", ".join(f"a.{c} AS a_{c}" for c in _SIDE.split(", "))
-_B_COLS = ", ".join(f"b.{c} AS b_{c}" for c in _SIDE.split(", "))
-_SIDES = ", ".join(f"{side}_{c}" for side in "ab" for c in _SIDE.split(", "))
-_DIFF = (
-    f"WITH a AS ({_NUMBERED}), b AS ({_NUMBERED}), d AS ("
-    f"SELECT a.user_id, a.campaign, a.trigger_event_id, a.trigger, a.triggered_at, a.n, {_A_COLS}, {_B_COLS} "
-    f"FROM a LEFT JOIN b ON {_JOIN} WHERE b.seq IS NULL OR {_DIFFERS} "
-    "UNION ALL "
-    f"SELECT b.user_id, b.campaign, b.trigger_event_id, b.trigger, b.triggered_at, b.n, {_A_COLS}, {_B_COLS} "
-    f"FROM b LEFT JOIN a ON {_JOIN} WHERE a.seq IS NULL) "
-)
-
-
-def _side(values: tuple[Any, ...]) -> DiffSide | None:
-    if values[0] is None:
-        return None
+def _side(values: tuple[Any, ...]) -> DiffSide:
     return DiffSide(*values[:7], _split_channels(values[7]))
+
+
+_SIDE = "seq, status, reason, detail, due_at, sent_at, variant, channels"
+#: Matched decisions share user, trigger time (the trigger event's), campaign and trigger event, so both runs
+#: streamed in this order line up; ``seq`` numbers repeats of one key.
+_MERGE = (f"SELECT user_id, triggered_at, campaign, trigger_event_id, trigger, {_SIDE} FROM decisions "
+          "WHERE run_id = ? ORDER BY user_id, triggered_at, campaign, trigger_event_id, seq")
+_DIFF_INDEX = tuple(_SIDE.split(", ").index(f) for f in DIFF_FIELDS)
+
+
+def _keyed(store: Store, run_id: int) -> Iterator[tuple[tuple[Any, ...], str, tuple[Any, ...]]]:
+    """(match key, trigger, side values) of a run's decisions in match-key order; the key ends with the
+    occurrence number of (user, time, campaign, event)."""
+    previous: tuple[Any, ...] = ()
+    n = 0
+    for row in _stream(store, _MERGE, (run_id,)):
+        key = row[:4]
+        n = n + 1 if key == previous else 0
+        previous = key
+        yield (*key, n), row[4], row[5:]
+
+
+def _change(a: DiffSide | None, b: DiffSide | None) -> str:
+    """The kind of change (see ``DiffRow.change``)."""
+    a_sent = a is not None and a.status == "sent"
+    b_sent = b is not None and b.status == "sent"
+    if b_sent and not a_sent:
+        return "gained"
+    if a_sent and not b_sent:
+        return "lost"
+    if a_sent and b_sent and a.sent_at != b.sent_at:  # type: ignore[union-attr]
+        return "moved"
+    return "changed"
 
 
 def iter_diff(store: Store, run_a: int, run_b: int) -> Iterator[DiffRow]:
     """Decisions that differ between two runs, streamed in (user_id, triggered_at, campaign, trigger) order.
 
     Decisions are matched on (user_id, campaign, trigger_event_id) — and, should a run hold that key twice,
-    on its occurrence number in processing order. Compared: ``DIFF_FIELDS``.
+    on its occurrence number in processing order. Compared: ``DIFF_FIELDS``. Both runs are read as sorted
+    streams and merged, so memory stays flat whatever the runs' size.
     """
-    sql = (f"{_DIFF} SELECT {_CHANGE}, user_id, campaign, trigger_event_id, trigger, triggered_at, "
-           f"{_SIDES} "
-           "FROM d ORDER BY user_id, triggered_at, campaign, trigger_event_id, n")
-    for row in _stream(store, sql, (run_a, run_b)):
-        yield DiffRow(*row[:6], _side(row[6:14]), _side(row[14:22]))
+    end = ((), "", ())
+    a_rows, b_rows = _keyed(store, run_a), _keyed(store, run_b)
+    a, b = next(a_rows, end), next(b_rows, end)
+    while a is not end or b is not end:
+        if b is end or (a is not end and a[0] < b[0]):
+            key, trigger, side_a, side_b = a[0], a[1], _side(a[2]), None
+            a = next(a_rows, end)
+        elif a is end or b[0] < a[0]:
+            key, trigger, side_a, side_b = b[0], b[1], None, _side(b[2])
+            b = next(b_rows, end)
+        else:
+            same = all(a[2][i] == b[2][i] for i in _DIFF_INDEX)
+            key, trigger, side_a, side_b = a[0], a[1], _side(a[2]), _side(b[2])
+            a, b = next(a_rows, end), next(b_rows, end)
+            if same:
+                continue
+        user_id, triggered_at, campaign, event_id = key[:4]
+        yield DiffRow(_change(side_a, side_b), user_id, campaign, event_id, trigger, triggered_at, side_a, side_b)
 
 
 def diff_counts(store: Store, run_a: int, run_b: int) -> list[tuple[str, str, int]]:
     """(campaign, change kind, count) of ``iter_diff``'s rows, ordered by campaign and kind."""
-    sql = f"{_DIFF} SELECT campaign, {_CHANGE} AS change, count(*) FROM d GROUP BY campaign, change " \
-          "ORDER BY campaign, change"
-    return store.conn.execute(sql, (run_a, run_b)).fetchall()
+    counts: dict[tuple[str, str], int] = {}
+    for row in iter_diff(store, run_a, run_b):
+        counts[row.campaign, row.change] = counts.get((row.campaign, row.change), 0) + 1
+    return [(campaign, change, n) for (campaign, change), n in sorted(counts.items())]
 
 
 def sent_counts(store: Store, run_id: int) -> dict[str, int]:
