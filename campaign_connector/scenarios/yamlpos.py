@@ -21,6 +21,10 @@ _BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 _INT = re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$")
 #: Values an alias-expanded document may hold before it is refused (a "billion laughs" bomb).
 MAX_NODES = 100_000
+#: Levels of nested mappings and lists a document may have (deeper would exhaust Python's recursion limit).
+MAX_DEPTH = 50
+
+_TOO_DEEP = f"values nested more than {MAX_DEPTH} levels deep; flatten the document"
 
 _FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*|[0-9]+(?:\.[0-9]*)?[eE][-+]?[0-9]+)$")
 
@@ -86,14 +90,19 @@ def _pos(mark: Any) -> tuple[int, int]:
 def load_located(text: str) -> Located:
     """Parse one YAML document into a ``Located``. Raises ``YamlSyntaxError`` for malformed YAML,
     duplicate keys and non-scalar keys."""
+    loader = yaml.SafeLoader(text)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = loader.get_single_node()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = _pos(mark) if mark else (1, 1)
         raise YamlSyntaxError(f"malformed YAML: {error.problem or error.context}", line, column) from None
     except yaml.YAMLError as error:
         raise YamlSyntaxError(f"malformed YAML: {error}", 1, 1) from None
+    except RecursionError:  # PyYAML composes nested values recursively
+        raise YamlSyntaxError(_TOO_DEEP, *_pos(loader.get_mark())) from None
+    finally:
+        loader.dispose()
     located = Located(None)
     if root is None:
         return located
@@ -115,6 +124,8 @@ class _Walker:
             line, column = _pos(node.start_mark)
             raise YamlSyntaxError("aliases expand to too many values or refer to themselves; write the values out",
                                   line, column)
+        if len(path) >= MAX_DEPTH:
+            raise YamlSyntaxError(_TOO_DEEP, *_pos(node.start_mark))
         self.active.add(id(node))
         try:
             return _walk(node, path, self.located, self.walk)
