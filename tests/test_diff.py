@@ -141,3 +141,17 @@ def test_diff_with_an_unknown_run_is_an_error(db: Path) -> None:
     result = invoke(db, "diff", "base", "nope")
     assert result.exit_code == 1
     assert "no run named 'nope'" in str(result.exception)
+
+
+def test_diff_table_lists_the_first_50_changes_and_says_how_to_get_all(tmp_path: Path) -> None:
+    db = tmp_path / "cc.db"
+    many = [decision(f"u{i:03d}", "followup_email", "sent", "2026-01-05T09:00:00Z", sent="2026-01-05T10:00:00Z")
+            for i in range(60)]
+    with Store.open(db) as store:
+        store_run(store, "a", many)
+        store_run(store, "b", many[:5])
+    result = invoke(db, "diff", "a", "b", columns=120)
+    assert result.exit_code == 0
+    assert " u054 " in result.stdout and " u055 " not in result.stdout
+    assert result.stderr == ("showing 50 of 55 rows (5 more); all of them: campaign-connector diff a b "
+                             "--format csv > FILE\n")

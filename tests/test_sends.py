@@ -177,3 +177,9 @@ def test_decisions_are_streamed_not_listed(tmp_path: Path) -> None:
 ])
 def test_table_shows_due_and_sent_as_offsets_from_the_trigger(start: int, end: int | None, shown: str) -> None:
     assert offset(start, end) == shown
+
+
+def test_sends_limit_0_shows_every_row_and_no_note(tmp_path: Path) -> None:
+    result = invoke(base_db(tmp_path), "sends", "--limit", "0", columns=120)
+    assert sum(line.startswith((" u1 ", " u2 ", " u3 ", " u4 ")) for line in result.stdout.splitlines()) == 7
+    assert result.stderr == ""

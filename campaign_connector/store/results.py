@@ -187,9 +187,6 @@ DIFF_FIELDS: tuple[str, ...] = ("status", "reason", "due_at", "sent_at", "varian
 #: The decision fields shown for each side of a changed decision.
 DIFF_SIDE_FIELDS: tuple[str, ...] = ("status", "reason", "detail", "due_at", "sent_at", "variant", "channels")
 
-#: Kinds of change, in the order reports list them.
-CHANGE_KINDS: tuple[str, ...] = ("gained", "lost", "moved", "changed")
-
 
 class DiffSide(NamedTuple):
     """One run's version of a matched decision."""
