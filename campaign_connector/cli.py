@@ -463,7 +463,35 @@ def demo() -> None:
 
     Example: campaign-connector demo
     """
-    _not_yet("demo", 2)
+    import tempfile
+
+    from campaign_connector.demo import sample_data
+
+    with tempfile.TemporaryDirectory(prefix="campaign-connector-demo-") as folder, sample_data(Path(folder)) as data:
+        steps = [
+            ("Validate the example campaigns", ["validate", str(data.config)]),
+            ("Import the sample event log", ["import", "--db", str(data.db), str(data.events)]),
+            ("Import the sample users", ["import-users", "--db", str(data.db), str(data.users)]),
+            ("Replay the log through the campaigns", ["replay", "--db", str(data.db), "--name", "demo",
+                                                      str(data.config)]),
+            ("Report per campaign", ["report", "--db", str(data.db)]),
+        ]
+        for number, (title, args) in enumerate(steps, 1):
+            err.rule(f"{number}/{len(steps)} {title}: campaign-connector {' '.join(args[:1])}")
+            app(args, prog_name="campaign-connector", standalone_mode=False)
+    err.rule("What next")
+    err.print(
+        "Try it on your own files (the database is ./campaign_connector.db unless --db says otherwise):\n"
+        "  campaign-connector generate --users 2000 --days 30 -o events.csv   # or your own export\n"
+        "  campaign-connector validate campaigns.example.yaml --strict\n"
+        "  campaign-connector import events.csv\n"
+        "  campaign-connector replay campaigns.example.yaml --name baseline\n"
+        "  campaign-connector report\n"
+        "  campaign-connector sends --status suppressed --format csv -o suppressed.csv\n"
+        "  campaign-connector explain USER_ID\n"
+        "  campaign-connector diff baseline what-if",
+        markup=False,
+    )
 
 
 @app.command()
@@ -535,6 +563,35 @@ def test_(
     if output is not None or format is TestFormat.junit:
         err.print(report.summary())
     raise typer.Exit(0 if report.ok else 1)
+
+
+@app.command()
+def doctor(db: str | None = DbOption) -> None:
+    """Check a database: integrity, schema version, and what it holds. Exit 1 when it is not healthy.
+
+    Example: campaign-connector doctor --db campaign_connector.db
+    """
+    from campaign_connector.store import Store
+    from campaign_connector.store.doctor import check
+    from campaign_connector.timeutil import format_time
+
+    with Store.open(db_path(db), create=False) as store:
+        health = check(store)
+    rows = [
+        ("database", health.path),
+        ("size", f"{health.size_bytes / 1e6:.1f} MB"),
+        ("schema version", f"{health.schema_version} (this campaign-connector writes {health.current_version})"),
+        ("integrity", "; ".join(health.integrity[:5])),
+        ("events", f"{health.events:,} from {health.users:,} users"),
+        ("time span", f"{format_time(health.first_event) or '-'} .. {format_time(health.last_event) or '-'}"),
+        ("users file rows", f"{health.profiles:,}"),
+        ("imports", f"{health.imports:,}"),
+        ("runs", f"{health.runs:,}" + (f" (+{health.stale_runs} interrupted)" if health.stale_runs else "")),
+    ]
+    for label, value in rows:
+        print(f"{label:>16}: {value}")
+    if not health.ok:
+        raise typer.Exit(EXIT_ERROR)
 
 
 def db_path(option: str | None) -> Path:

@@ -95,6 +95,9 @@ class Store:
         if version == 0 and self.conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
             raise StoreError(f"{self.path}: not a campaign-connector database (it has other tables); "
                              "point --db at another file")
+        if version == 0 and self.path != ":memory:":
+            # Write-ahead logging: readers (a long replay) and a writer (an import) do not block each other.
+            self.conn.execute("PRAGMA journal_mode = WAL")
         with self.atomic():
             # Another process opening the same new file may have migrated it while this one waited for the lock.
             version = self.conn.execute("PRAGMA user_version").fetchone()[0]

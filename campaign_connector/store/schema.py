@@ -70,7 +70,7 @@ def _v1(conn: sqlite3.Connection) -> None:
         -- A stored replay. status is 'running' until its decisions are all written, then 'complete';
         -- only complete runs are listed or read. owner is the writing process (host:pid) while running.
         CREATE TABLE runs (
-            id INTEGER PRIMARY KEY,
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
             name TEXT NOT NULL UNIQUE,
             status TEXT NOT NULL,
             created_at TEXT NOT NULL,
