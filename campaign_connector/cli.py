@@ -92,7 +92,10 @@ def _not_yet(command: str, issue: int) -> None:
 @app.command()
 def validate(
     config: Path = typer.Argument(..., help="The campaign file (YAML)."),
-    db: str | None = typer.Option(None, "--db", envvar=DB_ENVVAR, help="Also check against this event log."),
+    db: str | None = typer.Option(
+        None, "--db", help="Also check against this database's event log (only when given: validate never "
+        "reads $CAMPAIGN_CONNECTOR_DB, so a CI job's environment cannot change its verdict)."
+    ),
     strict: bool = typer.Option(False, "--strict", help="Warnings fail too (exit 1)."),
     format: ValidateFormat = typer.Option(ValidateFormat.text, "--format", help="text, or json for CI."),
 ) -> None:

@@ -259,3 +259,10 @@ def test_the_example_config_satisfies_the_schema() -> None:
     data = as_json(parse_yaml_positions(EXAMPLE.read_text()).plain())
     validator = jsonschema.Draft202012Validator(campaign_schema())
     assert [error.message for error in validator.iter_errors(data)] == []
+
+
+def test_validate_checks_a_database_only_when_db_is_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CAMPAIGN_CONNECTOR_DB", str(tmp_path / "nowhere.db"))
+    result = invoke(str(write(tmp_path, SOURCE)))
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "nowhere.db").exists()
