@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from campaign_connector.config import load_config_text
+from campaign_connector.engine import Engine
 from campaign_connector.errors import CampaignConnectorError, InputError, StoreError
 from campaign_connector.model import Campaign, Config, TraceEntry
 from campaign_connector.store import Store, results
+from campaign_connector.store.events import load_timeline, log_fingerprint
 from campaign_connector.store.results import DecisionFilter, StoredDecision, UserConversion
 from campaign_connector.store.runs import RunInfo
 from campaign_connector.timeutil import TimeParseError, format_clock, format_duration, format_time, parse_time
@@ -22,11 +25,8 @@ SUPPRESSION_REASONS: tuple[str, ...] = tuple(r for r in REASONS if r != "excepti
 
 
 def load_run_config(run: RunInfo) -> Config | None:
-    """The run's stored config text, loaded again; None when it no longer loads (or no loader is installed)."""
-    try:
-        from campaign_connector.config import load_config_text
-    except ImportError:
-        return None
+    """The run's stored config text, loaded again; None when it no longer loads (this version's validator
+    may refuse a file an older one accepted)."""
     try:
         return load_config_text(run.config_text, run.config_path)
     except CampaignConnectorError:
@@ -272,17 +272,11 @@ def build_explanation(store: Store, run: RunInfo, user_id: str, campaign: str | 
 
 def _trace(store: Store, run: RunInfo, user_id: str, config: Config | None,
            notes: list[str]) -> tuple[list[TraceEntry] | None, int]:
-    """The engine's trace for the user (None when engine, event store or config is unavailable) and how many
-    logged events the user has."""
-    try:
-        from campaign_connector.engine import Engine
-        from campaign_connector.store.events import load_timeline, log_fingerprint
-    except ImportError:
-        notes.append("the timeline cannot be re-run by this build; showing the stored decisions only")
-        return None, 0
+    """The engine's trace for the user (None when the run's config no longer loads) and how many logged
+    events the user has."""
     events, profile = load_timeline(store, user_id, run.until)
     if config is None:
-        notes.append(f"run {run.name!r}'s stored config no longer loads; showing the stored decisions only")
+        notes.append(f"the config stored with run {run.name!r} no longer loads; showing the stored decisions only")
         return None, len(events)
     if log_fingerprint(store) != run.log_fingerprint:
         notes.append(f"the event log changed since run {run.name!r}; the timeline is re-run on the current log "

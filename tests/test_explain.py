@@ -12,9 +12,12 @@ from enginekit import campaign, config, on, quiet, send_window, user_in_bucket
 from reportkit import decision, invoke, store_run, text
 from rich.console import Console, Group
 
+from campaign_connector.config import load_config_text
 from campaign_connector.errors import StoreError
+from campaign_connector.importer import import_event_rows
 from campaign_connector.inspection import Explanation, what_would_change
 from campaign_connector.model import TraceEntry
+from campaign_connector.replay import run_replay
 from campaign_connector.report import explain_renderables
 from campaign_connector.store import Store
 from campaign_connector.store.results import StoredDecision, UserConversion
@@ -65,14 +68,10 @@ EVENTS = [
 
 @pytest.fixture()
 def replayed(tmp_path: Path) -> Path:
-    importer = pytest.importorskip("campaign_connector.importer")
-    replay = pytest.importorskip("campaign_connector.replay")
-    from campaign_connector.config import load_config_text
-
     db = tmp_path / "cc.db"
     with Store.open(db) as store:
-        importer.import_event_rows(store, EVENTS)
-        replay.run_replay(store, load_config_text(CONFIG, "campaigns.yaml"), name="r1")
+        import_event_rows(store, EVENTS)
+        run_replay(store, load_config_text(CONFIG, "campaigns.yaml"), name="r1")
     return db
 
 
@@ -111,8 +110,6 @@ def test_explain_campaign_keeps_events_and_that_campaigns_entries(replayed: Path
 
 
 def test_explain_warns_when_the_log_changed_since_the_run(replayed: Path) -> None:
-    from campaign_connector.importer import import_event_rows
-
     with Store.open(replayed) as store:
         import_event_rows(store, [_click("late", "2026-01-11T00:00:00Z", "session_start", None)])
     result = invoke(replayed, "explain", "sent")
@@ -136,6 +133,18 @@ def test_explain_without_events_still_explains_stored_decisions(tmp_path: Path) 
     assert result.exit_code == 0
     assert "Timeline: no events." in result.stdout
     assert "what-if:    the follow-up was published 2026-01-03T00:00:00Z" in result.stdout
+
+
+def test_explain_a_run_whose_config_no_longer_loads_shows_stored_decisions_without_hints(tmp_path: Path) -> None:
+    db = tmp_path / "cc.db"
+    with Store.open(db) as store:
+        store_run(store, "old", [decision("u1", "followup_email", "suppressed", "2026-01-02T08:00:00Z",
+                                          reason="before_publish")], config_text="version: 99\n")
+    result = invoke(db, "explain", "u1")
+    assert result.exit_code == 0
+    assert result.stderr == ("note: the config stored with run 'old' no longer loads; showing the stored "
+                             "decisions only\n")
+    assert "suppressed: before_publish" in result.stdout and "what-if" not in result.stdout
 
 
 # --------------------------------------------------------------------------------------------------
