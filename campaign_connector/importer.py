@@ -198,6 +198,9 @@ def _zone(value: str | None) -> str | None:
     return value
 
 
+_TOO_DEEP = "properties: JSON nested too deeply (keep properties a flat object)"
+
+
 def _properties(value: Any, extra: dict[str, Any] | None) -> str | None:
     """The properties column: a JSON object's text (a CSV cell's own text when nothing is merged into it)."""
     if value is None or value == "":
@@ -210,6 +213,8 @@ def _properties(value: Any, extra: dict[str, Any] | None) -> str | None:
         except ValueError:
             raise _Bad(f"properties: not valid JSON (expected an object like {{\"cart_value\": 120}}), "
                        f"got {value!r}") from None
+        except RecursionError:
+            raise _Bad(_TOO_DEEP) from None
         if not isinstance(obj, dict):
             raise _Bad(f"properties: expected a JSON object like {{\"cart_value\": 120}}, got {_kind(obj)}")
         if not extra:
@@ -218,7 +223,10 @@ def _properties(value: Any, extra: dict[str, Any] | None) -> str | None:
         obj = {**extra, **(obj or {})}
     if not obj:
         return None
-    return _dumps(obj)
+    try:
+        return _dumps(obj)
+    except RecursionError:
+        raise _Bad(_TOO_DEEP) from None
 
 
 def _content_id(values: Sequence[Any]) -> str:

@@ -103,6 +103,8 @@ def _json_object(value: Any, field: str) -> dict[str, Any]:
             parsed = json.loads(value)
         except ValueError:
             raise ValueError(f"{field}: not valid JSON") from None
+        except RecursionError:
+            raise ValueError(f"{field}: JSON nested too deeply") from None
         if isinstance(parsed, dict):
             return parsed
     raise ValueError(f"{field}: expected a JSON object")

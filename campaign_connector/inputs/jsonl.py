@@ -32,6 +32,9 @@ def json_rows(opened: Opened) -> Iterator[tuple[int, dict[str, Any] | None, str 
                 column = getattr(error, "colno", None)
                 yield number, None, f"not valid JSON: {message}{f' (column {column})' if column else ''}", text
                 continue
+            except RecursionError:
+                yield number, None, "JSON nested too deeply (keep each line a flat object)", text
+                continue
             if not isinstance(value, dict):
                 kind = "null" if value is None else _KINDS.get(type(value), type(value).__name__)
                 yield number, None, f"expected a JSON object, got {kind}", text
