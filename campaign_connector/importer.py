@@ -259,8 +259,7 @@ def _event_tuple(
             raise _Bad(f"event {event} needs a {needed} value (or name the row {base})")
         event = base
     conversion_index = None if index is None or index == "" else _index(index)
-    if zone:
-        zone = _zone(zone)
+    zone = _zone(zone) if zone else None
     props = None if properties is None and not extra else _properties(properties, extra)
     if not event_id:
         event_id = _content_id(

@@ -371,3 +371,11 @@ def test_rows_with_rare_qualifiers_keep_their_fields_and_the_import_order(store:
         ("10", "cta", None, None, None), ("25", None, "b1", None, None), ("26", None, None, "p2", None),
         ("40", None, None, None, 3),
     ]
+
+
+def test_an_empty_timezone_cell_is_stored_as_no_zone(tmp_path: Path) -> None:
+    path = tmp_path / "e.csv"
+    path.write_text("user_id,time,event,timezone\nu1,2026-01-01T00:00:00Z,session_start,\n", encoding="utf-8")
+    with Store.open(":memory:") as store:
+        import_event_files(store, [path])
+        assert store.conn.execute("SELECT timezone FROM events").fetchall() == [(None,)]
