@@ -406,7 +406,7 @@ def diff_renderables(summary: RunDiff, rows: Iterable[DiffRow]) -> list[Renderab
                     title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
                     collapse_padding=True)
     for header in ("user_id", "campaign", "triggered_at", "change", a, b):
-        changes.add_column(header, overflow="fold", no_wrap=header in ("triggered_at", "change"))
+        changes.add_column(header, overflow="fold", no_wrap=header in ("user_id", "campaign", "triggered_at", "change"))
     for row in rows:
         changes.add_row(row.user_id, row.campaign, format_time(row.triggered_at), row.change,
                         _side_text(row.a, row.triggered_at), _side_text(row.b, row.triggered_at))
