@@ -48,6 +48,8 @@ from campaign_connector.vocabulary import EVENT_FIELDS, RECEIVE_EVENT
 #: The first day of a generated log when none is given: a Monday, one week before the example's source
 #: campaigns go live (so that audiences looking back at sessions and purchases have some history).
 DEFAULT_START = date(2025, 12, 29)
+#: The days an event log may hold (timeutil's 1970..2199).
+_FIRST_DAY, _LAST_DAY = date(1970, 1, 1), date(2199, 12, 31)
 
 DAY = 86_400
 HOUR = 3_600
@@ -770,6 +772,9 @@ def generate_log(
     """Write a synthetic event log for ``config`` (and optionally its users file). Same arguments, same bytes."""
     if users < 1 or days < 1:
         raise InputError(f"generate: --users and --days must be at least 1 (got {users} and {days})")
+    if start < _FIRST_DAY or (_LAST_DAY - start).days < days - 1:
+        raise InputError(f"generate: --start {start} and --days {days} leave 1970-01-01..2199-12-31, the times "
+                         "an event log may hold (pick a start and a number of days inside it)")
     kind, _ = _format(output)
     if users_file is not None:
         _format(users_file)
