@@ -310,7 +310,7 @@ def find_run(store: Store, ref: str | None) -> RunInfo:
             raise StoreError(f"{store.path}: no runs yet (run `campaign-connector replay CONFIG` first)")
         return _row_to_run(row)
     row = conn.execute(f"SELECT {_COLUMNS} FROM runs WHERE status = 'complete' AND name = ?", (ref,)).fetchone()
-    if row is None and ref.isdigit():
+    if row is None and ref.isascii() and ref.isdigit() and int(ref) < 2**63:  # a rowid SQLite can hold
         row = conn.execute(f"SELECT {_COLUMNS} FROM runs WHERE status = 'complete' AND id = ?", (int(ref),)
                            ).fetchone()
     if row is None:
