@@ -67,12 +67,14 @@ class _TextGuard(io.RawIOBase):
         data = self.inner.read(len(buffer))
         if b"\x00" in data:
             raise NulByteError("NUL byte")
-        last = data.rfind(b"\n")
-        if last < 0:
+        first = data.find(b"\n")
+        if first < 0:
             self.run += len(data)
         else:
+            if self.run + first > MAX_LINE_BYTES:  # the long line ends in this chunk
+                raise LineTooLongError(self.newlines + 1)
             self.newlines += data.count(b"\n")
-            self.run = len(data) - last - 1
+            self.run = len(data) - data.rfind(b"\n") - 1
         if self.run > MAX_LINE_BYTES:
             raise LineTooLongError(self.newlines + 1)
         buffer[: len(data)] = data
