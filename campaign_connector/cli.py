@@ -468,7 +468,7 @@ def demo() -> None:
     """
     import tempfile
 
-    from campaign_connector.demo import sample_data
+    from campaign_connector.demo import next_steps, sample_data, showcase_user
 
     with tempfile.TemporaryDirectory(prefix="campaign-connector-demo-") as folder, sample_data(Path(folder)) as data:
         steps = [
@@ -480,21 +480,12 @@ def demo() -> None:
             ("Report per campaign", ["report", "--db", str(data.db)]),
         ]
         for number, (title, args) in enumerate(steps, 1):
-            err.rule(f"{number}/{len(steps)} {title}: campaign-connector {' '.join(args[:1])}")
+            err.rule(f"{number}/{len(steps)} {title}: campaign-connector {args[0]}")
             app(args, prog_name="campaign-connector", standalone_mode=False)
+        user = showcase_user(data.db)
     err.rule("What next")
-    err.print(
-        "Try it on your own files (the database is ./campaign_connector.db unless --db says otherwise):\n"
-        "  campaign-connector generate --users 2000 --days 30 -o events.csv   # or your own export\n"
-        "  campaign-connector validate campaigns.example.yaml --strict\n"
-        "  campaign-connector import events.csv\n"
-        "  campaign-connector replay campaigns.example.yaml --name baseline\n"
-        "  campaign-connector report\n"
-        "  campaign-connector sends --status suppressed --format csv -o suppressed.csv\n"
-        "  campaign-connector explain USER_ID\n"
-        "  campaign-connector diff baseline what-if",
-        markup=False,
-    )
+    for line in next_steps(user):
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
