@@ -30,8 +30,26 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 _STR_TAG = "tag:yaml.org,2002:str"
 
 
+class _TooDeep(Exception):
+    def __init__(self, mark: yaml.Mark) -> None:
+        super().__init__(f"values nested more than {MAX_DEPTH} levels deep; flatten the document")
+        self.mark = mark
+
+
 class SafeLoader(yaml.SafeLoader):
-    """PyYAML's SafeLoader with YAML 1.2 core booleans and numbers (no 1.1 bool words, base 60, octal 0NN)."""
+    """PyYAML's SafeLoader with YAML 1.2 core booleans and numbers (no 1.1 bool words, base 60, octal 0NN), that
+    refuses values nested more than ``MAX_DEPTH`` deep before its recursive composer runs out of stack."""
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise _TooDeep(self.peek_event().start_mark)
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self.depth -= 1
 
 
 SafeLoader.yaml_implicit_resolvers = {
@@ -222,10 +240,8 @@ def parse_yaml(text: str, path: str = "<config>") -> tuple[Node | None, list[Pro
             return None, [Problem(path, line, column, "", "yaml-syntax", _problem_text(err))]
         except yaml.YAMLError as err:
             return None, [Problem(path, 1, 1, "", "yaml-syntax", _problem_text(err))]
-        except RecursionError:  # PyYAML composes nested values recursively
-            mark = loader.get_mark()
-            return None, [Problem(path, mark.line + 1, mark.column + 1, "", "yaml-too-large",
-                                  f"values nested more than {MAX_DEPTH} levels deep; flatten the document")]
+        except _TooDeep as err:
+            return None, [Problem(path, err.mark.line + 1, err.mark.column + 1, "", "yaml-too-large", str(err))]
         if root is None:
             return None, [Problem(path, 1, 1, "", "empty-file",
                                   "empty file: expected a mapping with 'version: 1' and 'campaigns'")]

@@ -87,10 +87,26 @@ def _pos(mark: Any) -> tuple[int, int]:
     return (mark.line + 1, mark.column + 1)
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's SafeLoader, refusing values nested more than ``MAX_DEPTH`` deep before its recursive composer
+    runs out of stack."""
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH:
+                raise YamlSyntaxError(_TOO_DEEP, *_pos(self.peek_event().start_mark))
+            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        finally:
+            self.depth -= 1
+
+
 def load_located(text: str) -> Located:
     """Parse one YAML document into a ``Located``. Raises ``YamlSyntaxError`` for malformed YAML,
     duplicate keys and non-scalar keys."""
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as error:
@@ -99,8 +115,6 @@ def load_located(text: str) -> Located:
         raise YamlSyntaxError(f"malformed YAML: {error.problem or error.context}", line, column) from None
     except yaml.YAMLError as error:
         raise YamlSyntaxError(f"malformed YAML: {error}", 1, 1) from None
-    except RecursionError:  # PyYAML composes nested values recursively
-        raise YamlSyntaxError(_TOO_DEEP, *_pos(loader.get_mark())) from None
     finally:
         loader.dispose()
     located = Located(None)
