@@ -653,6 +653,14 @@ def _format(path: Path) -> tuple[str, bool]:
     raise InputError(f"{path}: unknown output format (name it .csv or .jsonl, optionally with .gz)")
 
 
+def _check_target(path: Path) -> None:
+    """Refuse, before any work, an output path that is a folder or in a folder that does not exist."""
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder (give a file path)")
+    if not path.parent.is_dir():
+        raise InputError(f"{path}: cannot write (folder {path.parent} does not exist)")
+
+
 class _AtomicText:
     """A text file written under a temporary name and renamed into place only when complete."""
 
@@ -776,8 +784,10 @@ def generate_log(
         raise InputError(f"generate: --start {start} and --days {days} leave 1970-01-01..2199-12-31, the times "
                          "an event log may hold (pick a start and a number of days inside it)")
     kind, _ = _format(output)
+    _check_target(output)
     if users_file is not None:
         _format(users_file)
+        _check_target(users_file)
     generator = _Generator(config, users, days, seed, start)
     counts: Counter[str] = Counter()
     with _AtomicText(output) as out:
