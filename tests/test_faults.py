@@ -290,3 +290,27 @@ def test_readers_are_not_blocked_by_a_writer_in_the_middle_of_a_transaction(
         holder.execute("ROLLBACK")
         holder.close()
     assert code == 0, stderr
+
+
+# -- damaged pages inside a database ----------------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, raises=sqlite3.DatabaseError, reason=(
+    "only Store.open and store.atomic() turn sqlite3 errors into StoreError: a database whose header is sound but "
+    "whose later pages are damaged opens, and then a read (report, sends, replay) raises sqlite3.DatabaseError "
+    "'database disk image is malformed' as a traceback"))
+@pytest.mark.parametrize("args", [["report"], ["sends", "--format", "csv"]], ids=lambda args: args[0])
+def test_damaged_pages_found_while_reading_are_one_line(tmp_path: Path, args: list[str],
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    db = tmp_path / "t.db"
+    with Store.open(db) as store:
+        import_event_files(store, [clicks_csv(tmp_path / "e.csv", 3_000)])
+        run_replay(store, load_config_text(CONFIG, "c.yaml"), name="before")
+    data = bytearray(db.read_bytes())
+    pages = len(data) // 4096
+    data[pages * 3 // 4 * 4096:] = b"Z" * (len(data) - pages * 3 // 4 * 4096)  # the last quarter: the run's rows
+    db.write_bytes(bytes(data))
+    assert one_error_line(*cli([*args, "--db", str(db)], monkeypatch, capsys)) == (
+        f"Error: {db}: not a campaign-connector database or corrupted (database disk image is malformed); restore "
+        "it or point --db at another file")
