@@ -335,6 +335,8 @@ def sends(
     filt = sends_filter(user=user, campaign=campaign, status=status, reason=reason, since=since, before=before)
     if format is SendsFormat.table and output is not None:
         raise InputError(f"{output}: the table is for the terminal; write a file with --format csv or jsonl")
+    if output is not None and output.resolve() == db_path(db).resolve():
+        raise InputError(f"{output}: is the database; give -o another file")
     with Store.open(db_path(db), create=False) as store:
         found = find_run(store, run)
         rows = iter_decisions(store, found.id, filt)
