@@ -579,6 +579,9 @@ def import_event_files(
     for path in paths:
         check_file(path)
         kinds.append(reader_kind(path, format))
+    if rejects is not None and Path(rejects).resolve() in {*(path.resolve() for path in paths),
+                                                           Path(str(store.path)).resolve()}:
+        raise InputError(f"--rejects {rejects}: is an input file or the database (give the rejects another path)")
     run = _Run(store, skip_invalid=skip_invalid, progress=progress,
                total_bytes=sum(path.stat().st_size for path in paths))
     names = [str(path) for path in paths]
