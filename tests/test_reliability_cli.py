@@ -228,3 +228,22 @@ def test_a_rejects_path_that_cannot_be_written_says_the_good_rows_were_stored(
     line = one_error_line(["import", str(log), "--skip-invalid", "--rejects", str(folder), "--db",
                            str(folder / "good.db")], monkeypatch, capsys)
     assert line == f"Error: {folder}: cannot write the rejects file (Is a directory); the good rows were stored"
+
+
+@pytest.mark.parametrize(("args", "target"), [
+    (["sends", "--format", "csv", "-o", "{db}", "--db", "{db}"], "{db}"),
+    (["import", "{dir}/mixed.csv", "--skip-invalid", "--rejects", "{dir}/mixed.csv", "--db", "{db}"],
+     "{dir}/mixed.csv"),
+    (["import", "{dir}/mixed.csv", "--skip-invalid", "--rejects", "{db}", "--db", "{db}"], "{db}"),
+], ids=["sends-over-the-database", "rejects-over-the-input", "rejects-over-the-database"])
+def test_an_output_that_would_overwrite_an_input_or_the_database_is_refused(
+        folder: Path, args: list[str], target: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Found here: these replaced the database with CSV, or the input file with its own bad rows."""
+    (folder / "mixed.csv").write_text("user_id,time,event\nu2,soon,open_email\nu2,2026-01-05T09:00:00Z,open_email\n",
+                                      encoding="utf-8")
+    path = Path(fill([target], folder)[0])
+    before = path.read_bytes()
+    line = one_error_line(fill(args, folder), monkeypatch, capsys)
+    assert line.startswith("Error: ") and ("is the database" in line or "is an input file or the database" in line)
+    assert path.read_bytes() == before
