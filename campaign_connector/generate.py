@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import io
 import json
 import math
@@ -40,6 +39,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any
 
+from campaign_connector.engine import campaign_bucket, global_bucket
 from campaign_connector.errors import InputError
 from campaign_connector.model import Campaign, Config
 from campaign_connector.timeutil import get_zone, local_wall_to_ms
@@ -248,16 +248,6 @@ USERS_FIELDS = (
 )
 
 
-def global_control_bucket(user_id: str) -> int:
-    """The user's global-control-group bucket 0..9999 (SPEC §4, Buckets)."""
-    return int(hashlib.sha256(user_id.encode()).hexdigest()[:15], 16) % 10_000
-
-
-def campaign_bucket(user_id: str, campaign_id: str) -> int:
-    """The user's control/variant bucket 0..99 for a campaign (SPEC §4, Buckets)."""
-    return int(hashlib.sha256(f"{user_id}:{campaign_id}".encode()).hexdigest()[:15], 16) % 100
-
-
 # --------------------------------------------------------------------------------------------------
 # The generator
 
@@ -417,7 +407,7 @@ class _Generator:
             global_control_override=override,
         )
         user.in_global_control = (
-            override if override is not None else global_control_bucket(user.id) < self.gcg_limit
+            override if override is not None else global_bucket(user.id) < self.gcg_limit
         )
         user.control = frozenset(
             s.id for s in self.sources if s.control_group and campaign_bucket(user.id, s.id) < s.control_group

@@ -15,15 +15,9 @@ from typer.testing import CliRunner
 
 from campaign_connector.cli import app
 from campaign_connector.config import load_config
+from campaign_connector.engine import campaign_bucket, global_bucket
 from campaign_connector.errors import InputError
-from campaign_connector.generate import (
-    DEFAULT_START,
-    campaign_bucket,
-    example_config_path,
-    generate_log,
-    global_control_bucket,
-    source_campaigns,
-)
+from campaign_connector.generate import DEFAULT_START, example_config_path, generate_log, source_campaigns
 from campaign_connector.model import Config
 from campaign_connector.timeutil import DAY_MS, get_zone, is_zone, parse_time, to_datetime
 from campaign_connector.vocabulary import BUILTIN_EVENTS, EVENT_FIELDS, INTERACTION_EVENTS
@@ -250,7 +244,7 @@ def test_global_control_group_gets_no_promotional_sends(log: tuple[list[dict[str
     override = {u["user_id"]: u["global_control_group"] for u in users}
     held_out = {
         user for user, flag in override.items()
-        if flag == "true" or (flag == "" and global_control_bucket(user) < 500)
+        if flag == "true" or (flag == "" and global_bucket(user) < 500)
     }
     assert held_out
     for row in events:
