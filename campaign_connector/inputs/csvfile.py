@@ -55,11 +55,13 @@ class CsvFile:
                 f"{self.path}:1: missing required column(s) {', '.join(missing)} "
                 f"(the header has {', '.join(header)})"
             )
+        seen: set[str] = set()
         for number, name in enumerate(header, 1):
             if not name:
                 raise InputError(f"{self.path}:1: column {number} has no name in the header (name it or remove it)")
-            if header.index(name) != number - 1:
+            if name in seen:
                 raise InputError(f"{self.path}:1: column {name!r} appears twice in the header (keep one)")
+            seen.add(name)
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:
         """(line, fields) for each non-blank row; ``line`` is where the row starts."""
