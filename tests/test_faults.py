@@ -25,7 +25,7 @@ from campaign_connector import store as store_module
 from campaign_connector.cli import main
 from campaign_connector.config import load_config_text
 from campaign_connector.errors import StoreError
-from campaign_connector.importer import import_event_files, import_user_files
+from campaign_connector.importer import PAUSE_ENV, import_event_files, import_user_files
 from campaign_connector.replay import run_replay
 from campaign_connector.store import Store
 from campaign_connector.store.events import log_fingerprint
@@ -122,6 +122,27 @@ def test_an_import_killed_at_any_moment_leaves_the_log_as_before_or_complete(tmp
     with Store.open(db) as store:
         assert import_event_files(store, [big]).stored == (0 if outcomes[-1] != "as before" else ROWS)
     assert state(db)[0][0] == before[0][0] + ROWS
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, -signal.SIGTERM)],
+                         ids=["ctrl-c", "sigterm"])
+def test_an_import_interrupted_mid_transaction_leaves_the_log_as_before(tmp_path: Path, sig: signal.Signals,
+                                                                        code: int) -> None:
+    """Ctrl-C exits 130 (Typer turns KeyboardInterrupt into that exit code, silently); SIGTERM ends the process
+    outright, like a kill. Either way the open transaction is never committed."""
+    db = tmp_path / "t.db"
+    with Store.open(db) as store:
+        import_event_files(store, [clicks_csv(tmp_path / "old.csv", 100, "old")])
+    before = state(db)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "campaign_connector", "import", "--db", str(db), str(clicks_csv(tmp_path / "e.csv",
+                                                                                                3_000))],
+        stderr=subprocess.PIPE, text=True, env={**os.environ, PAUSE_ENV: "500"})
+    assert proc.stderr is not None and proc.stderr.readline() == "test hook: paused\n"
+    proc.send_signal(sig)
+    assert proc.wait(timeout=30) == code
+    assert "Traceback" not in proc.stderr.read()
+    assert state(db) == before
 
 
 # -- a read-only database -----------------------------------------------------------------------------------
