@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from campaign_connector.config import InvalidConfig, check_config, load_config, parse_yaml_positions
+from campaign_connector.config import InvalidConfig, check_config, load_config, load_config_text, parse_yaml_positions
 from campaign_connector.errors import ConfigError
 
 
@@ -24,10 +24,19 @@ from campaign_connector.errors import ConfigError
         ("'2026-01-05T09:00:00Z'", "2026-01-05T09:00:00Z"),
         ("2026-01-05T09:00:00Z", datetime(2026, 1, 5, 9, tzinfo=UTC)),
         ("2026-01-05 10:00:00 +01:00", datetime(2026, 1, 5, 10, tzinfo=timezone(timedelta(hours=1)))),
+        ("2026-13-45", "2026-13-45"), ("0000-01-01", "0000-01-01"),
     ],
 )
 def test_scalars_follow_yaml_1_2_not_1_1(scalar: str, value: object) -> None:
     assert parse_yaml_positions(f"key: {scalar}\n").plain() == {"key": value}
+
+
+def test_a_date_that_does_not_exist_is_a_located_bad_time_not_a_crash() -> None:
+    text = "version: 1\ncampaigns:\n  - id: a\n    channels: [push]\n    published_at: 2026-13-45\n"
+    with pytest.raises(InvalidConfig) as caught:
+        load_config_text(text, "c.yaml")
+    assert str(caught.value) == ("c.yaml:5:19: campaigns[0].published_at: expected an ISO-8601 time like "
+                                 "2026-01-05T09:00:00Z or epoch seconds, got '2026-13-45'")
 
 
 def test_positions_are_one_based_line_and_column_of_keys_and_values() -> None:

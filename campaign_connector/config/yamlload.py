@@ -153,6 +153,8 @@ class _Converter:
             except yaml.YAMLError as err:
                 self.problem(node, "yaml-syntax", _problem_text(err), key_path)
                 value = node.value
+            except (ValueError, OverflowError):  # a date that does not exist (2026-13-45): the field's check says so
+                value = node.value
             return Node(value, line, column, text=str(node.value))
         if id(node) in self.active:
             raise _TooLarge(node, "an alias refers to the node that contains it; YAML recursion is not allowed")
