@@ -239,7 +239,11 @@ def _event_tuple(
     alias: str | None, button: str | None, page: str | None, machine: Any, index: Any, zone: str | None,
     properties: Any, extra: dict[str, Any] | None,
 ) -> tuple[Any, ...]:
-    """One row's fields (text fields already str or None) → the ``EVENT_COLUMNS`` tuple; ``_Bad`` if bad."""
+    """One row's fields (text fields already str or None) → the ``EVENT_COLUMNS`` tuple; ``_Bad`` if bad.
+
+    Empty values come out as ``""``, not None: the writer stores them as NULL, and binding a string is much
+    cheaper than binding None (Python's sqlite3 looks for an adapter for every None).
+    """
     if not user_id:
         raise _Bad("missing user_id")
     if time is None or time == "":
@@ -255,12 +259,12 @@ def _event_tuple(
             if machine is not None and machine != "" and machine_open != int(bool(value)):
                 raise _Bad(f"event {event} contradicts machine_open {machine!r} (drop one of them)")
             machine_open = int(bool(value))
-        elif (alias if needed == "link_alias" else button) is None:
+        elif not (alias if needed == "link_alias" else button):
             raise _Bad(f"event {event} needs a {needed} value (or name the row {base})")
         event = base
-    conversion_index = None if index is None or index == "" else _index(index)
-    zone = _zone(zone) if zone else None
-    props = None if properties is None and not extra else _properties(properties, extra)
+    conversion_index = "" if index is None or index == "" else _index(index)
+    zone = _zone(zone) if zone else ""
+    props = (_properties(properties, extra) or "") if properties or extra else ""
     if not event_id:
         event_id = _content_id(
             (user_id, ms, event, campaign, alias, button, page, machine_open, conversion_index, zone, props)
@@ -439,9 +443,8 @@ class _Run:
                 try:
                     if extra_columns:
                         extra = {column: row[i] for column, i in extra_columns if row[i]}
-                    values = make(row[iu], row[it], row[ie], row[ic] or None, row[ii] or None, row[ia] or None,
-                                  row[ib] or None, row[ip] or None, row[im], row[ix], row[iz], row[ipr] or None,
-                                  extra)
+                    values = make(row[iu], row[it], row[ie], row[ic], row[ii], row[ia], row[ib], row[ip], row[im],
+                                  row[ix], row[iz], row[ipr], extra)
                 except _Bad as bad:
                     self.reject(name, line, str(bad), end=last)
                     continue

@@ -72,19 +72,8 @@ def finish_import(store: Store, import_id: int, *, stored: int, duplicates: int,
     )
 
 
-#: Columns that are NULL on most rows; runs of rows with all of them NULL are inserted without binding them.
-_RARE_COLUMNS: tuple[str, ...] = ("link_alias", "button_id", "page", "conversion_index")
-_RARE_AT = tuple(EVENT_COLUMNS.index(c) for c in _RARE_COLUMNS)
-#: Split a batch into runs only when fewer than 1 row in this many carries a rare qualifier (else the runs
-#: are short and each ``executemany`` call costs more than the parameters it saves).
-_RUNS_BELOW = 20
-
-
-def _is_plain(row: tuple[Any, ...], _a: int = _RARE_AT[0], _b: int = _RARE_AT[1], _c: int = _RARE_AT[2],
-              _d: int = _RARE_AT[3]) -> bool:
-    return row[_a] is None and row[_b] is None and row[_c] is None and row[_d] is None
-
-
+#: Columns stored as NULL when empty: ``insert`` takes ``""`` (cheap to bind) or None for them.
+_NULLABLE = frozenset({"campaign", "link_alias", "button_id", "page", "conversion_index", "timezone", "properties"})
 class EventWriter:
     """Bulk insert of one import, inside the caller's transaction.
 
@@ -114,20 +103,14 @@ class EventWriter:
 
     def insert(self, rows: Sequence[tuple[Any, ...]], present: Iterable[str] | None = None) -> None:
         """Insert ``EVENT_COLUMNS`` tuples in order; an id already stored (or earlier in this import) is skipped.
+        An empty value of a nullable column may be ``""`` or None (stored as NULL either way; ``""`` is faster).
 
         Binding parameters is most of the cost of an insert from Python, so columns that are NULL throughout
-        are not bound: ``present`` names the columns that can hold a value (a CSV file's header), and when
-        few rows carry a rare qualifier (link_alias, button_id, page, conversion_index), runs of rows without
-        one go through a statement that does not bind those either.
+        are not bound: ``present`` names the columns that can hold a value (a CSV file's header).
         """
         can_fill = None if present is None else frozenset(present)
         columns = EVENT_COLUMNS if can_fill is None else tuple(c for c in EVENT_COLUMNS if c in can_fill)
-        plain = tuple(c for c in columns if c not in _RARE_COLUMNS)
-        if plain != columns and (len(rows) - sum(map(_is_plain, rows))) * _RUNS_BELOW < len(rows):
-            for is_plain, run in groupby(rows, key=_is_plain):
-                self._execute(plain if is_plain else columns, run)
-        else:
-            self._execute(columns, rows)
+        self._execute(columns, rows)
         self.attempted += len(rows)
         for event, count in Counter(map(itemgetter(3), rows)).items():
             self.counts[event] = self.counts.get(event, 0) + count
@@ -135,7 +118,7 @@ class EventWriter:
     def _execute(self, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]]) -> None:
         prepared = self._prepared.get(columns)
         if prepared is None:
-            marks = ", ".join("?" * len(columns))
+            marks = ", ".join("nullif(?, '')" if c in _NULLABLE else "?" for c in columns)
             sql = (f"INSERT OR IGNORE INTO events ({', '.join(columns)}, import_id) "
                    f"VALUES ({marks}, {int(self.import_id)})")
             pick = None if columns == EVENT_COLUMNS else itemgetter(*(EVENT_COLUMNS.index(c) for c in columns))
