@@ -24,7 +24,7 @@ from campaign_connector.errors import ConfigError
         ("'2026-01-05T09:00:00Z'", "2026-01-05T09:00:00Z"),
         ("2026-01-05T09:00:00Z", datetime(2026, 1, 5, 9, tzinfo=UTC)),
         ("2026-01-05 10:00:00 +01:00", datetime(2026, 1, 5, 10, tzinfo=timezone(timedelta(hours=1)))),
-        ("2026-13-45", "2026-13-45"), ("0000-01-01", "0000-01-01"),
+        ("2026-13-45", "2026-13-45"), ("0000-01-01", "0000-01-01"), ("=", "="),
     ],
 )
 def test_scalars_follow_yaml_1_2_not_1_1(scalar: str, value: object) -> None:
@@ -37,6 +37,15 @@ def test_a_date_that_does_not_exist_is_a_located_bad_time_not_a_crash() -> None:
         load_config_text(text, "c.yaml")
     assert str(caught.value) == ("c.yaml:5:19: campaigns[0].published_at: expected an ISO-8601 time like "
                                  "2026-01-05T09:00:00Z or epoch seconds, got '2026-13-45'")
+
+
+def test_each_node_spans_its_source_text() -> None:
+    text = "a:\n  b: [x, {c: 1}]\n  k: v\nd: 2\n"
+    tree = parse_yaml_positions(text)
+    a, b = tree.value["a"], tree.value["a"].value["b"]
+    assert text[b.start:b.end] == "[x, {c: 1}]"
+    assert text[a.start:a.end] == "b: [x, {c: 1}]\n  k: v\n"
+    assert text[a.keys["k"].start:a.keys["k"].end] == "k"
 
 
 def test_positions_are_one_based_line_and_column_of_keys_and_values() -> None:

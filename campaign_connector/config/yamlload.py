@@ -1,6 +1,7 @@
 """A safe YAML loader that keeps every node's position and leaves YAML 1.1's traps out.
 
-- ``on``/``off``/``yes``/``no`` stay text; only ``true``/``false`` (any case form of YAML 1.2) are booleans.
+- ``on``/``off``/``yes``/``no`` (and YAML 1.1's ``=``) stay text; only ``true``/``false`` (any case form of
+  YAML 1.2) are booleans.
 - ``10:00`` stays the text ``"10:00"`` (no base-60 numbers); ``010`` is 10, not octal 8; ``1_000`` is text.
 - Timestamps, quoted or not, are accepted by the time fields (a plain one becomes a ``datetime``).
 - Duplicate keys are problems; merge keys (``<<: *base``) work; aliases that expand to more than
@@ -8,7 +9,11 @@
   more than ``MAX_DEPTH`` levels deep (which would exhaust Python's recursion limit).
 
 The result is a tree of ``Node``: a mapping's ``value`` is ``dict[str, Node]`` (its key nodes in ``keys``), a
-sequence's ``list[Node]``, a scalar's the constructed Python value with the source text in ``text``.
+sequence's ``list[Node]``, a scalar's the constructed Python value with the source text in ``text``. Each node
+knows where it starts (line, column) and which characters of the text it spans (``start``/``end``), so that a
+caller can cut a value out of the text, as scenario files do with an embedded campaign mapping.
+
+It is the one YAML reader of the project: campaign files and scenario files both go through it.
 """
 
 from __future__ import annotations
@@ -26,13 +31,19 @@ MAX_NODES = 100_000
 #: Levels of nested mappings and lists a document may have (a campaign file needs about a dozen).
 MAX_DEPTH = 50
 
+#: The messages of the ``yaml-too-large`` refusals.
+TOO_MANY_VALUES = (f"the document expands to more than {MAX_NODES:,} values (aliases repeat nodes: a YAML bomb?); "
+                   "write the values out")
+SELF_REFERENCE = "an alias refers to the node that contains it; YAML recursion is not allowed"
+TOO_DEEP = f"values nested more than {MAX_DEPTH} levels deep; flatten the document"
+
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _STR_TAG = "tag:yaml.org,2002:str"
 
 
 class _TooDeep(Exception):
     def __init__(self, mark: yaml.Mark) -> None:
-        super().__init__(f"values nested more than {MAX_DEPTH} levels deep; flatten the document")
+        super().__init__(TOO_DEEP)
         self.mark = mark
 
 
@@ -54,7 +65,7 @@ class SafeLoader(yaml.SafeLoader):
 
 SafeLoader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag not in {
-        "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float"}]
+        "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float", "tag:yaml.org,2002:value"}]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 SafeLoader.add_implicit_resolver(
@@ -83,10 +94,10 @@ SafeLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 class Node:
     """A YAML value with its 1-based position."""
 
-    __slots__ = ("value", "line", "column", "text", "keys")
+    __slots__ = ("value", "line", "column", "text", "keys", "start", "end")
 
     def __init__(self, value: Any, line: int, column: int, text: str = "",
-                 keys: dict[str, Node] | None = None) -> None:
+                 keys: dict[str, Node] | None = None, start: int = 0, end: int = 0) -> None:
         self.value = value
         """``dict[str, Node]`` for a mapping, ``list[Node]`` for a sequence, else the scalar's Python value."""
         self.line = line
@@ -97,6 +108,10 @@ class Node:
         """A scalar's source text (e.g. ``2026-01-05`` for a date)."""
         self.keys = keys or {}
         """A mapping's key nodes, by key (for positions of key problems)."""
+        self.start = start
+        """0-based offset in the text of the value's first character."""
+        self.end = end
+        """Offset in the text just past the value (``text[start:end]`` is its source)."""
 
     @property
     def is_mapping(self) -> bool:
@@ -144,9 +159,9 @@ class _Converter:
     def convert(self, node: yaml.Node, key_path: str) -> Node:
         self.count += 1
         if self.count > MAX_NODES:
-            raise _TooLarge(node, f"the document expands to more than {MAX_NODES:,} values "
-                                  "(aliases repeat nodes: a YAML bomb?); write the values out")
+            raise _TooLarge(node, TOO_MANY_VALUES)
         line, column = node.start_mark.line + 1, node.start_mark.column + 1
+        start, end = node.start_mark.index, node.end_mark.index
         if isinstance(node, ScalarNode):
             try:
                 value = self.loader.construct_object(node, deep=True)
@@ -155,17 +170,17 @@ class _Converter:
                 value = node.value
             except (ValueError, OverflowError):  # a date that does not exist (2026-13-45): the field's check says so
                 value = node.value
-            return Node(value, line, column, text=str(node.value))
+            return Node(value, line, column, text=str(node.value), start=start, end=end)
         if id(node) in self.active:
-            raise _TooLarge(node, "an alias refers to the node that contains it; YAML recursion is not allowed")
+            raise _TooLarge(node, SELF_REFERENCE)
         self.active.add(id(node))
         self.depth += 1
         try:
             if self.depth > MAX_DEPTH:
-                raise _TooLarge(node, f"values nested more than {MAX_DEPTH} levels deep; flatten the document")
+                raise _TooLarge(node, TOO_DEEP)
             if isinstance(node, SequenceNode):
                 items = [self.convert(item, f"{key_path}[{i}]") for i, item in enumerate(node.value)]
-                return Node(items, line, column)
+                return Node(items, line, column, start=start, end=end)
             assert isinstance(node, MappingNode)
             values: dict[str, Node] = {}
             keys: dict[str, Node] = {}
@@ -185,9 +200,10 @@ class _Converter:
                                  f"duplicate key '{key}' (first at line {first.line}); keep one", child_path)
                     continue
                 merged.discard(key)
-                keys[key] = Node(key, key_node.start_mark.line + 1, key_node.start_mark.column + 1, text=key)
+                keys[key] = Node(key, key_node.start_mark.line + 1, key_node.start_mark.column + 1, text=key,
+                                 start=key_node.start_mark.index, end=key_node.end_mark.index)
                 values[key] = self.convert(value_node, child_path)
-            return Node(values, line, column, keys=keys)
+            return Node(values, line, column, keys=keys, start=start, end=end)
         finally:
             self.depth -= 1
             self.active.discard(id(node))

@@ -10,17 +10,23 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from campaign_connector.config import load_config, load_config_text
+from campaign_connector.config import InvalidConfig, Node, load_config, load_config_text, parse_yaml_positions
+from campaign_connector.config.yamlload import SELF_REFERENCE, TOO_MANY_VALUES
 from campaign_connector.errors import CampaignConnectorError
 from campaign_connector.model import Config
 from campaign_connector.scenarios.timespec import parse_when
-from campaign_connector.scenarios.yamlpos import Located, YamlSyntaxError, load_located
-from campaign_connector.scenarios.yamlpos import Path as KeyPath
 from campaign_connector.timeutil import TimeParseError, format_time, is_zone, parse_time
 from campaign_connector.vocabulary import CHANNELS, EVENT_FIELDS, REASONS, STATUSES
+
+KeyPath = tuple[str | int, ...]
+"""A key path: mapping keys and list indexes from the document root."""
+
+#: How scenario files word the YAML loader's alias refusals (a bomb, or an alias inside itself).
+ALIAS_REFUSAL = "aliases expand to too many values or refer to themselves; write the values out"
 
 #: Keys of one scenario (also allowed at the top of a file with ``scenarios:``, as defaults for its items).
 SCENARIO_KEYS: tuple[str, ...] = (
@@ -120,10 +126,56 @@ def key_path(path: KeyPath) -> str:
     return text
 
 
+class _Document:
+    """A scenario file's YAML: plain data, and where each value and key is by key path."""
+
+    def __init__(self, root: Node | None) -> None:
+        self.root = root
+        self.data = _plain(root) if root is not None else None
+        """The document as dicts, lists, str, int, float, bool and None; times stay text."""
+
+    def node(self, path: KeyPath) -> Node | None:
+        """The node at ``path``, or None when a part of it is missing."""
+        node = self.root
+        for part in path:
+            if node is None:
+                return None
+            children = node.value
+            if isinstance(part, int):
+                node = children[part] if isinstance(children, list) and part < len(children) else None
+            else:
+                node = children.get(part) if isinstance(children, dict) else None
+        return node
+
+    def at(self, path: KeyPath) -> tuple[int, int]:
+        """Where the value at ``path`` is, else the nearest parent's position (a missing key → its mapping)."""
+        while path:
+            node = self.node(path)
+            if node is not None:
+                return node.line, node.column
+            path = path[:-1]
+        return (self.root.line, self.root.column) if self.root is not None else (1, 1)
+
+    def key_at(self, path: KeyPath) -> tuple[int, int]:
+        """Where the key of ``path`` is (falls back to its value)."""
+        parent = self.node(path[:-1]) if path else None
+        key = parent.keys.get(path[-1]) if parent is not None and isinstance(path[-1], str) else None
+        return (key.line, key.column) if key is not None else self.at(path)
+
+
+def _plain(node: Node) -> Any:
+    """A node as plain data; a time stays its text (scenario times are read by ``parse_when``)."""
+    if node.is_mapping:
+        return {key: _plain(child) for key, child in node.value.items()}
+    if node.is_sequence:
+        return [_plain(child) for child in node.value]
+    return node.text if isinstance(node.value, date) else node.value
+
+
 class _Parser:
     """Walks one located document, collecting problems."""
 
-    def __init__(self, file: str, text: str, doc: Located) -> None:
+    def __init__(self, file: str, text: str, doc: _Document) -> None:
         self.file = file
         self.text = text
         self.doc = doc
@@ -249,11 +301,9 @@ class _Parser:
                     self.problem(path, f"no campaign file at {target} (the path is relative to the scenario file)")
                 else:
                     config = load_config(target)
-            elif isinstance(value, dict):
-                start, end = self.doc.spans[path]
-                line, column = self.doc.at(path)
+            elif isinstance(value, dict) and (node := self.doc.node(path)) is not None:
                 # Pad the embedded mapping so that the loader's positions are the scenario file's positions.
-                text = "\n" * (line - 1) + " " * (column - 1) + self.text[start:end] + "\n"
+                text = "\n" * (node.line - 1) + " " * (node.column - 1) + self.text[node.start:node.end] + "\n"
                 config = load_config_text(text, self.file)
             else:
                 self.problem(path, "expected a campaign file path or an embedded campaign mapping")
@@ -423,11 +473,16 @@ def parse_scenario_text(text: str, file: str) -> ScenarioFile:
     """Parse a scenario file's text; problems are collected, never raised."""
     result = ScenarioFile(file)
     try:
-        doc = load_located(text)
-    except YamlSyntaxError as error:
-        result.problems.append(Problem(file, error.line, error.column, "", str(error)))
-        return result
-    parser = _Parser(file, text, doc)
+        root: Node | None = parse_yaml_positions(text, file)
+    except InvalidConfig as error:
+        if [p.code for p in error.problems] != ["empty-file"]:  # an empty file is "not a mapping", said below
+            result.problems = [
+                Problem(file, p.line or 1, p.column or 1, "",
+                        ALIAS_REFUSAL if p.message in (TOO_MANY_VALUES, SELF_REFERENCE) else p.message)
+                for p in error.problems]
+            return result
+        root = None
+    parser = _Parser(file, text, _Document(root))
     scenarios = parser.parse()
     unique = dict.fromkeys(parser.problems)  # keys shared by a scenarios: list are checked once per item
     result.problems = sorted(unique, key=lambda p: (p.file != file, p.file, p.line, p.column))
