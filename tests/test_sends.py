@@ -6,15 +6,17 @@ import csv
 import io
 import json
 import types
+import typing
 from pathlib import Path
 
 import pytest
 from reportkit import base_db, decision, invoke, store_run, text
 
 from campaign_connector.errors import InputError
+from campaign_connector.model import Decision
 from campaign_connector.report import atomic_output, offset
 from campaign_connector.store import Store
-from campaign_connector.store.results import iter_decisions
+from campaign_connector.store.results import StoredDecision, iter_decisions
 from campaign_connector.vocabulary import DECISION_FIELDS, REASONS, STATUSES
 
 SENDS_TABLE = """\
@@ -29,6 +31,11 @@ Decisions of run base
  u2       discount_push   control                     2026-01-06T08:00:00Z  +0         push
 
 """
+
+
+def test_a_stored_decision_is_the_engines_decision_with_its_seq_in_front() -> None:
+    assert StoredDecision._fields == ("seq", *Decision._fields)
+    assert typing.get_type_hints(StoredDecision) == {"seq": int, **typing.get_type_hints(Decision)}
 
 
 def _keys(output: str) -> list[tuple[str, str, str]]:

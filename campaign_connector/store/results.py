@@ -24,36 +24,24 @@ _DECISION_COLUMNS = (
 
 
 class StoredDecision(NamedTuple):
-    """A decision as stored under a run: ``model.Decision``'s fields plus its processing order ``seq``."""
+    """A decision as stored under a run: its processing order ``seq``, then ``model.Decision``'s fields in
+    their order (documented there; ``tests/test_sends.py`` checks the two stay alike). The fields are spelled
+    out, not derived from ``Decision._fields``, so that type checkers and readers see each one's type."""
 
     seq: int
-    """Processing order within the run."""
     user_id: str
-    """The user."""
     campaign: str
-    """The follow-up's config id."""
     status: str
-    """One of ``vocabulary.STATUSES``."""
     reason: str | None
-    """One of ``vocabulary.REASONS``, or None."""
     detail: str | None
-    """What moved or stopped it."""
     trigger: str
-    """The matched trigger's interaction or event name."""
     source_campaign: str | None
-    """The triggering event's campaign."""
     trigger_event_id: str
-    """The triggering event's id."""
     triggered_at: int
-    """ms."""
     due_at: int | None
-    """ms or None."""
     sent_at: int | None
-    """ms or None."""
     variant: str | None
-    """Variant id or None."""
     channels: tuple[str, ...]
-    """Channels (sent ones for ``sent``)."""
 
 
 def _split_channels(text: str | None) -> tuple[str, ...]:
