@@ -170,12 +170,15 @@ def replace_users(store: Store, rows: Iterable[tuple[Any, ...]]) -> int:
 # Read side
 
 
-def _event(row: tuple[Any, ...]) -> Event:
-    t, seq, user_id, event, campaign, event_id, alias, button, page, machine, index, zone, props = row
-    return Event(
-        t, seq, user_id, event, campaign, event_id, alias, button, page, machine == 1, index, zone,
-        json.loads(props) if props else None,
-    )
+def _events(rows: Iterable[tuple[Any, ...]], _new: Callable[..., Any] = tuple.__new__,
+            _loads: Callable[[str], Any] = json.loads) -> list[Event]:
+    """``_EVENT_SELECT`` rows → logged ``Event`` tuples (built with ``tuple.__new__``, as ``Event._make`` does,
+    without a function call per row: the replay reads every event through here)."""
+    return [
+        _new(Event, (t, seq, user_id, event, campaign, event_id, alias, button, page, machine == 1, index, zone,
+                     _loads(props) if props else None, False))
+        for t, seq, user_id, event, campaign, event_id, alias, button, page, machine, index, zone, props in rows
+    ]
 
 
 def _profile(row: tuple[Any, ...]) -> UserProfile:
@@ -226,7 +229,7 @@ def iter_timelines(
         while pending is not None and pending[0] < user_id:
             pending = users.fetchone()
         profile = _profile(pending) if pending is not None and pending[0] == user_id else None
-        yield user_id, [_event(row) for row in rows], profile
+        yield user_id, _events(rows), profile
     users.close()
 
 
@@ -241,7 +244,7 @@ def load_timeline(store: Store, user_id: str, until: int | None) -> tuple[list[E
     found = store.conn.execute(
         f"SELECT {', '.join(USER_COLUMNS)} FROM users WHERE user_id = ?", (user_id,)
     ).fetchone()
-    return [_event(row) for row in rows], (_profile(found) if found else None)
+    return _events(rows), (_profile(found) if found else None)
 
 
 def user_ranges(store: Store, n: int) -> list[tuple[str | None, str | None]]:
