@@ -12,11 +12,13 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import sqlite_utils
+from typing import TYPE_CHECKING
 
 from campaign_connector.errors import StoreError
 from campaign_connector.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    import sqlite_utils
 
 #: Seconds a writer waits for another writer before "database is busy".
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -133,6 +135,8 @@ class Store:
     @property
     def db(self) -> sqlite_utils.Database:
         """The same connection as a ``sqlite_utils.Database``, for table introspection and simple queries."""
+        import sqlite_utils  # here, not at the top: it takes ~0.1 s (numpy when present); most commands never use it
+
         return sqlite_utils.Database(self.conn)
 
     def schema_version(self) -> int:
