@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -54,7 +55,9 @@ def run(cmd: list[str], *, stdin: str | None = None) -> dict[str, Any]:
 
 
 def run_measured(cmd: list[str]) -> dict[str, Any]:
-    """Run a command and read its own peak RSS from wait4 (Linux reports ru_maxrss in KiB)."""
+    """Run a command and read its own peak RSS from wait4 (Linux reports ru_maxrss in KiB; for a command that
+    started worker processes, the largest of them if larger). Notes the load average when it starts."""
+    load = os.getloadavg()[0]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     assert proc.stderr is not None
@@ -64,7 +67,8 @@ def run_measured(cmd: list[str]) -> dict[str, Any]:
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{stderr.decode()[-2000:]}")
-    return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024}
+    return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024, "cpu_seconds": usage.ru_utime + usage.ru_stime,
+            "load_average_at_start": load}
 
 
 def generate(events: int, folder: Path) -> tuple[Path, int]:
@@ -104,10 +108,17 @@ def sqlite_import(csv_path: Path, folder: Path) -> dict[str, Any]:
 
 
 def decisions_digest(db: Path, run_name: str) -> str:
-    """sha256 of the run's decisions as CSV, without the run column (to compare runs)."""
-    out = run([*CLI, "sends", "--db", str(db), "--run", run_name, "--format", "csv"])["stdout"]
-    lines = [line.split(",", 1)[1] for line in out.splitlines()[1:]]
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    """sha256 of the run's decisions as CSV, without the run column (to compare runs); streamed from a file,
+    so millions of decisions never sit in memory."""
+    path = OUT / f"sends-{run_name}.csv"
+    run([*CLI, "sends", "--db", str(db), "--run", run_name, "--format", "csv", "-o", str(path)])
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        next(handle)
+        for line in handle:
+            digest.update(line.split(b",", 1)[1])
+    path.unlink()
+    return digest.hexdigest()
 
 
 def scaled_config(follow_ups: int, folder: Path) -> Path:
@@ -133,7 +144,7 @@ def scaled_config(follow_ups: int, folder: Path) -> Path:
 def bench_size(events: int, folder: Path, workers: list[int]) -> dict[str, Any]:
     csv_path, rows = generate(events, folder)
     db = folder / f"bench-{events}.db"
-    db.unlink(missing_ok=True)
+    remove_db(db)
     result: dict[str, Any] = {"events": rows}
     imp = run_measured([*CLI, "import", "--db", str(db), str(csv_path)])
     result["import"] = {**imp, "events_per_s": rows / imp["seconds"]}
@@ -151,22 +162,30 @@ def bench_size(events: int, folder: Path, workers: list[int]) -> dict[str, Any]:
     if 1 in workers and 2 in workers:
         result["speedup_2_workers"] = result["replay_workers_1"]["seconds"] / result["replay_workers_2"]["seconds"]
         result["identical_decisions"] = digests[1] == digests[2]
-    result["import_plus_replay_seconds"] = imp["seconds"] + result[f"replay_workers_{max(workers)}"]["seconds"]
-    db.unlink()
+    # The faster of the replays (the target is the whole job done on this machine).
+    fastest = min(result[f"replay_workers_{n}"]["seconds"] for n in workers)
+    result["import_plus_replay_seconds"] = imp["seconds"] + fastest
+    remove_db(db)
     return result
+
+
+def remove_db(db: Path) -> None:
+    """Delete a database and its WAL files."""
+    for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        path.unlink(missing_ok=True)
 
 
 def bench_campaigns(events: int, scales: list[int], folder: Path) -> list[dict[str, Any]]:
     csv_path, rows = generate(events, folder)
     db = folder / "bench-campaigns.db"
-    db.unlink(missing_ok=True)
+    remove_db(db)
     run([*CLI, "import", "--db", str(db), str(csv_path)])
     out = []
     for follow_ups in scales:
         config = scaled_config(follow_ups, folder)
         rep = run_measured([*CLI, "replay", str(config), "--db", str(db), "--name", f"c{follow_ups}"])
         out.append({"follow_ups": follow_ups, "events": rows, **rep, "events_per_s": rows / rep["seconds"]})
-    db.unlink()
+    remove_db(db)
     return out
 
 
@@ -179,7 +198,9 @@ def machine() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "system": platform.platform()}
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "system": platform.platform(),
+            "sqlite": sqlite3.sqlite_version,
+            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
 
 
 def main() -> None:
@@ -203,22 +224,39 @@ def main() -> None:
 
 
 def print_table(results: dict[str, Any]) -> None:
+    """The figures as Markdown tables (paste them into benchmarks/README.md)."""
     m = results["machine"]
-    print(f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}")
-    header = f"{'events':>11} {'import ev/s':>12} {'vs sqlite3':>10} {'replay1 ev/s':>13} {'replay2 ev/s':>13} " \
-             f"{'x2':>5} {'same':>5} {'RSS MB (imp/rep)':>17} {'MB/M ev':>8} {'imp+rep s':>9}"
-    print(header)
+    print(f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, SQLite {m['sqlite']}; {results['when']}")
+    print()
+    print("| events | import ev/s | vs sqlite3 .import | replay ev/s, 1 worker | replay ev/s, 2 workers | speed-up "
+          "| identical | peak RSS MB (import / replay) | DB MB per M events | import + replay s | load avg |")
+    print("|---:|---:|---:|---:|---:|---:|:-:|---:|---:|---:|---:|")
     for r in results["sizes"]:
         w1, w2 = r.get("replay_workers_1", {}), r.get("replay_workers_2", {})
-        rss = f"{r['import']['peak_rss_mb']:.0f}/{max(w1.get('peak_rss_mb', 0), w2.get('peak_rss_mb', 0)):.0f}"
-        print(f"{r['events']:>11,} {r['import']['events_per_s']:>12,.0f} "
-              f"{r['import'].get('ratio_to_sqlite3', float('nan')):>9.2f}x "
-              f"{w1.get('events_per_s', 0):>13,.0f} {w2.get('events_per_s', 0):>13,.0f} "
-              f"{r.get('speedup_2_workers', float('nan')):>5.2f} {str(r.get('identical_decisions', '-')):>5} "
-              f"{rss:>17} {r['db_mb_per_million']:>8.0f} {r['import_plus_replay_seconds']:>9.1f}")
-    for c in results.get("campaign_growth", []):
-        print(f"follow-ups {c['follow_ups']:>4}: replay {c['seconds']:.1f} s ({c['events_per_s']:,.0f} events/s) "
-              f"on {c['events']:,} events")
+        rss = f"{r['import']['peak_rss_mb']:.0f} / {max(w1.get('peak_rss_mb', 0), w2.get('peak_rss_mb', 0)):.0f}"
+        loads = [r["import"]["load_average_at_start"], w1.get("load_average_at_start", 0),
+                 w2.get("load_average_at_start", 0)]
+        print(f"| {r['events']:,} | {r['import']['events_per_s']:,.0f} "
+              f"| {r['import'].get('ratio_to_sqlite3', float('nan')):.2f}x "
+              f"| {w1.get('events_per_s', 0):,.0f} | {w2.get('events_per_s', 0):,.0f} "
+              f"| {r.get('speedup_2_workers', float('nan')):.2f}x | {r.get('identical_decisions', '-')} "
+              f"| {rss} | {r['db_mb_per_million']:.0f} | {r['import_plus_replay_seconds']:.1f} "
+              f"| {max(loads):.1f} |")
+    print()
+    print("Growth (seconds per million events; flat means linear):")
+    for r in results["sizes"]:
+        per = 1e6 / r["events"]
+        parts = [f"import {r['import']['seconds'] * per:.1f}"]
+        parts += [f"replay x{n} {r[f'replay_workers_{n}']['seconds'] * per:.1f}"
+                  for n in (1, 2) if f"replay_workers_{n}" in r]
+        print(f"- {r['events']:,} events: " + ", ".join(parts))
+    growth = results.get("campaign_growth", [])
+    if growth:
+        print()
+        print(f"Campaign growth (replay, 1 worker, {growth[0]['events']:,} events):")
+        for c in growth:
+            print(f"- {c['follow_ups']} follow-ups: {c['seconds']:.1f} s ({c['events_per_s']:,.0f} events/s, "
+                  f"peak RSS {c['peak_rss_mb']:.0f} MB)")
 
 
 if __name__ == "__main__":
