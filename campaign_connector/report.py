@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from rich import box
-from rich.console import Group, RenderableType
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
@@ -162,22 +163,104 @@ def offset(start: int, ms: int | None) -> str:
 SENDS_TABLE_COLUMNS: tuple[str, ...] = (
     "user_id", "campaign", "status", "reason", "triggered_at", "due", "sent", "channels", "detail",
 )
+#: The fewest columns ``detail`` is folded into; with less room left, reason and detail go under their row.
+SENDS_DETAIL_MIN_WIDTH = 30
+
+_GAP = 2
+"""Spaces between two columns (and one at the left edge), as the other tables' ``box.SIMPLE_HEAD``."""
+_VISIBLE = str.maketrans({"\n": "\\n", "\r": "\\r", "\t": "\\t"})
+"""Line breaks and tabs in ids and details, shown escaped so that each row keeps its lines."""
 
 
-def sends_table(decisions: Iterable[StoredDecision], run_name: str) -> Table:
-    """The decisions as a terminal table (``SENDS_TABLE_COLUMNS``)."""
-    table = Table(title=f"Decisions of run {run_name}", title_justify="left", header_style="bold",
-                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    for column in SENDS_TABLE_COLUMNS:
-        if column in ("triggered_at", "status", "due", "sent"):
-            table.add_column(column, no_wrap=True)
-        else:
-            table.add_column(column, overflow="fold")
-    for d in decisions:
-        table.add_row(d.user_id, d.campaign, d.status, d.reason or "", format_time(d.triggered_at),
-                      offset(d.triggered_at, d.due_at), offset(d.triggered_at, d.sent_at), ";".join(d.channels),
-                      d.detail or "")
-    return table
+class SendsTable:
+    """The decisions as a terminal table (``SENDS_TABLE_COLUMNS``), laid out for the width it is printed in.
+
+    User, campaign, status and times are never wrapped (a line wider than the terminal is cropped; csv has it
+    all). When at least ``SENDS_DETAIL_MIN_WIDTH`` columns (or the longest detail) are left beside the other
+    columns, ``detail`` is a column folded into what is left. Otherwise each row's reason and detail go on a
+    line of their own under its campaign — and its channels too when even the rest does not fit — so that a
+    100-column terminal still shows every campaign and time whole.
+    """
+
+    def __init__(self, title: str, rows: list[list[str]]) -> None:
+        self.title = title
+        """``Decisions of run NAME``."""
+        self.rows = rows
+        """One list of cells per decision, in ``SENDS_TABLE_COLUMNS`` order."""
+
+    def _widths(self, columns: tuple[str, ...]) -> list[int]:
+        """Each column's width: its widest cell or header."""
+        return [max(cell_len(cell) for cell in (name, *(row[SENDS_TABLE_COLUMNS.index(name)] for row in self.rows)))
+                for name in columns]
+
+    def _layout(self, width: int) -> tuple[tuple[str, ...], list[int], tuple[str, ...]]:
+        """The columns on a row's line, their widths, and the fields that go under it."""
+        columns = SENDS_TABLE_COLUMNS[:-1]
+        widths = self._widths(columns)
+        longest = max((cell_len(row[-1]) for row in self.rows), default=0)
+        room = width - sum(widths) - _GAP * len(widths)
+        if room >= min(longest, SENDS_DETAIL_MIN_WIDTH):
+            return SENDS_TABLE_COLUMNS, [*widths, max(0, min(longest, room))], ()
+        for below in (("reason", "detail"), ("channels", "reason", "detail")):
+            columns = tuple(name for name in SENDS_TABLE_COLUMNS if name not in below)
+            widths = self._widths(columns)
+            if sum(widths) + _GAP * (len(widths) - 1) <= width:
+                break
+        return columns, widths, below
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width - 1  # after the space at the left edge
+        columns, widths, below = self._layout(width)
+        shown = [SENDS_TABLE_COLUMNS.index(name) for name in columns]
+        yield Text(self.title, style="table.title", no_wrap=True, overflow="ellipsis")
+        yield Text()
+        yield _sends_line(list(columns), widths, style="bold")
+        yield Text(" " + "─" * (sum(widths) + _GAP * (len(widths) - 1)), no_wrap=True, overflow="crop")
+        if not below:  # detail is the last column: its folded lines continue under it
+            pad = " " * (1 + sum(widths[:-1]) + _GAP * (len(widths) - 1))
+            for row in self.rows:
+                lines = Text(row[-1]).wrap(console, max(widths[-1], 1), overflow="fold") if row[-1] else [Text()]
+                yield _sends_line([*(row[i] for i in shown[:-1]), lines[0].plain], widths)
+                for line in lines[1:]:
+                    yield Text(pad + line.plain, no_wrap=True, overflow="ellipsis")
+            yield Text()
+            return
+        indent = " " * (1 + widths[0] + _GAP)  # under the campaign, unless a very long user id leaves no room
+        if width - len(indent) < SENDS_DETAIL_MIN_WIDTH:
+            indent = " " * (1 + _GAP)
+        for row in self.rows:
+            yield _sends_line([row[i] for i in shown], widths)
+            under = _under_line(dict(zip(SENDS_TABLE_COLUMNS, row, strict=True)), below)
+            if under:
+                for line in Text(under).wrap(console, max(width + 1 - len(indent), 1), overflow="fold"):
+                    yield Text(indent + line.plain, style="dim", no_wrap=True, overflow="ellipsis")
+        yield Text()
+
+
+def _under_line(cells: dict[str, str], below: tuple[str, ...]) -> str:
+    """The fields shown under a row: ``channels · reason: detail`` (a detail that starts with its reason alone)."""
+    reason, detail = cells["reason"], cells["detail"]
+    why = f"{reason}: {detail}" if reason and detail and not detail.startswith(reason) else detail or reason
+    parts = [cells["channels"]] if "channels" in below else []
+    return " · ".join(part for part in (*parts, why) if part)
+
+
+def _sends_line(cells: list[str], widths: list[int], style: str = "") -> Text:
+    """One line of the table: each cell padded to its column's width, the last one not padded."""
+    line = Text(" ", style=style, no_wrap=True, overflow="ellipsis")
+    for i, (cell, width) in enumerate(zip(cells, widths, strict=True)):
+        line.append(cell if i == len(cells) - 1 else cell + " " * (width - cell_len(cell) + _GAP))
+    line.rstrip()
+    return line
+
+
+def sends_table(decisions: Iterable[StoredDecision], run_name: str) -> SendsTable:
+    """The decisions as a terminal table (``SendsTable``)."""
+    rows = [[cell.translate(_VISIBLE) for cell in (
+        d.user_id, d.campaign, d.status, d.reason or "", format_time(d.triggered_at) or "",
+        offset(d.triggered_at, d.due_at), offset(d.triggered_at, d.sent_at), ";".join(d.channels), d.detail or "",
+    )] for d in decisions]
+    return SendsTable(f"Decisions of run {run_name}", rows)
 
 
 def more_rows_note(shown: int, total: int, command: str) -> str | None:

@@ -22,8 +22,23 @@ from campaign_connector.vocabulary import DECISION_FIELDS, REASONS, STATUSES
 SENDS_TABLE = """\
 Decisions of run base
 
+ user_id  campaign        status      triggered_at          due  sent  channels
+ ──────────────────────────────────────────────────────────────────────────────
+ u1       followup_email  sent        2026-01-05T09:00:00Z  +1h  +1h   email
+ u1       followup_email  suppressed  2026-01-06T09:00:00Z             email
+          not_reeligible
+ u2       followup_email  cancelled   2026-01-05T11:00:00Z  +1h        email
+          exception: purchase at 2026-01-05T11:30:00Z
+ u2       discount_push   control     2026-01-06T08:00:00Z  +0         push
+
+"""
+"""At 120 columns fewer than 30 are left for detail beside reason: reason and detail go under their row."""
+
+SENDS_TABLE_WIDE = """\
+Decisions of run base
+
  user_id  campaign        status      reason          triggered_at          due  sent  channels  detail
- ──────────────────────────────────────────────────────────────────────────────────────────────────────────────────────
+ ─────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────────
  u1       followup_email  sent                        2026-01-05T09:00:00Z  +1h  +1h   email
  u1       followup_email  suppressed  not_reeligible  2026-01-06T09:00:00Z             email
  u2       followup_email  cancelled   exception       2026-01-05T11:00:00Z  +1h        email     exception: purchase at
@@ -31,6 +46,7 @@ Decisions of run base
  u2       discount_push   control                     2026-01-06T08:00:00Z  +0         push
 
 """
+"""At 130 columns detail is a column of its own, folded into the 33 columns left."""
 
 
 def test_a_stored_decision_is_the_engines_decision_with_its_seq_in_front() -> None:
@@ -48,6 +64,26 @@ def test_sends_table_golden_shows_the_first_rows_and_says_how_to_get_all(tmp_pat
     assert text(result.stdout) == SENDS_TABLE
     assert result.stderr == ("showing 4 of 7 rows (3 more); all of them: campaign-connector sends --run base "
                              "--format csv -o FILE\n")
+
+
+def test_sends_table_gives_detail_a_column_when_30_columns_are_left_for_it(tmp_path: Path) -> None:
+    result = invoke(base_db(tmp_path), "sends", "--limit", "4", columns=130)
+    assert text(result.stdout) == SENDS_TABLE_WIDE
+
+
+def test_sends_table_too_narrow_for_channels_puts_them_under_the_row_too(tmp_path: Path) -> None:
+    result = invoke(base_db(tmp_path), "sends", "--limit", "3", columns=75)
+    assert text(result.stdout).splitlines()[2:] == [
+        " user_id  campaign        status      triggered_at          due  sent",
+        " " + "─" * 68,
+        " u1       followup_email  sent        2026-01-05T09:00:00Z  +1h  +1h",
+        "          email",
+        " u1       followup_email  suppressed  2026-01-06T09:00:00Z",
+        "          email · not_reeligible",
+        " u2       followup_email  cancelled   2026-01-05T11:00:00Z  +1h",
+        "          email · exception: purchase at 2026-01-05T11:30:00Z",
+        "",
+    ]
 
 
 def test_sends_table_note_repeats_the_filters(tmp_path: Path) -> None:
