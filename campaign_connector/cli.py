@@ -6,6 +6,8 @@ Exit codes: 0 success; 1 an error the tool reports (bad config, bad input, missi
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -15,7 +17,7 @@ from rich.console import Console
 
 from campaign_connector import __version__
 from campaign_connector.errors import EXIT_ERROR, CampaignConnectorError, NotImplementedYet
-from campaign_connector.store import DB_ENVVAR, resolve_db_path
+from campaign_connector.store import DB_ENVVAR, describe_sqlite_error, resolve_db_path
 from campaign_connector.store.runs import RunInfo
 
 app = typer.Typer(
@@ -265,6 +267,13 @@ def replay(
         horizon = None if until is None else parse_time(until)
     except TimeParseError as error:
         raise InputError(f"--until: {error} (give an ISO-8601 time like 2026-01-31T23:59:59Z)") from None
+    if name is not None and (not name.strip() or name.isdigit() or not name.isprintable() or len(name) > 200):
+        raise InputError(f"--name: {name!r} cannot name a run (use up to 200 printable characters, not only "
+                         "digits, which --run reads as a run id)")
+    cores = os.cpu_count() or 1
+    if workers > cores:
+        err.print(f"--workers {workers}: this machine has {cores} cores; using {cores}.")
+        workers = cores
     loaded, problems = check_config(config)
     if loaded is None or any(p.is_error for p in problems):
         raise InvalidConfig([p for p in problems if p.is_error] or problems)
@@ -590,9 +599,15 @@ def doctor(db: str | None = DbOption) -> None:
         raise typer.Exit(EXIT_ERROR)
 
 
+#: The database the running command uses (set by ``db_path``), to name it when SQLite fails mid-read.
+_db_in_use: Path | None = None
+
+
 def db_path(option: str | None) -> Path:
-    """The database location rule of SPEC §5."""
-    return resolve_db_path(option)
+    """The database location rule of SPEC §5 (remembered, so that an SQLite failure can name the file)."""
+    global _db_in_use
+    _db_in_use = resolve_db_path(option)
+    return _db_in_use
 
 
 def main() -> None:
@@ -602,6 +617,10 @@ def main() -> None:
     except CampaignConnectorError as error:
         err.print(f"Error: {error}", markup=False, soft_wrap=True)
         sys.exit(error.exit_code)
+    except sqlite3.Error as error:
+        # The store translates what it foresees; damage found later, mid-read, still gets one line naming the file.
+        err.print(f"Error: {describe_sqlite_error(_db_in_use or 'database', error)}", markup=False, soft_wrap=True)
+        sys.exit(EXIT_ERROR)
     except KeyboardInterrupt:
         err.print("Interrupted; nothing was half-written.")
         sys.exit(130)

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clikit import Ran, cli
 
 from campaign_connector import store as store_module
-from campaign_connector.cli import main
 from campaign_connector.config import load_config_text
 from campaign_connector.errors import StoreError
 from campaign_connector.importer import PAUSE_ENV, import_event_files, import_user_files
@@ -44,20 +44,9 @@ campaigns:
     delay: 1 hour
 """
 
-def cli(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    """Run the console script's ``main()`` in this process (the same path as the installed command, without
-    the cost of starting Python): (exit code, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["campaign-connector", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    return code, capsys.readouterr().err
-
-
-def one_error_line(code: int, stderr: str) -> str:
+def one_error_line(ran: Ran) -> str:
     """The single ``Error:`` line of a failed command (config warnings aside)."""
+    code, stderr = ran.returncode, ran.stderr
     assert code == 1, stderr
     assert "Traceback" not in stderr, stderr
     lines = [line for line in stderr.splitlines() if ": warning: " not in line]
@@ -193,7 +182,7 @@ def test_writing_to_a_read_only_database_is_one_line(read_only_db: Path, args: l
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     before = state(read_only_db)
     args = [arg.replace("{dir}", str(read_only_db.parent)) for arg in args]
-    assert one_error_line(*cli([*args, "--db", str(read_only_db)], monkeypatch, capsys)) == (
+    assert one_error_line(cli([*args, "--db", str(read_only_db)], monkeypatch, capsys)) == (
         f"Error: {read_only_db}: database is read-only (check the file's and folder's permissions)")
     assert state(read_only_db) == before
 
@@ -202,7 +191,7 @@ def test_writing_to_a_read_only_database_is_one_line(read_only_db: Path, args: l
                                   ["explain", "u0001"]], ids=lambda args: args[0])
 def test_reading_a_read_only_database_works(read_only_db: Path, args: list[str], monkeypatch: pytest.MonkeyPatch,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    code, stderr = cli([*args, "--db", str(read_only_db)], monkeypatch, capsys)
+    code, _, stderr = cli([*args, "--db", str(read_only_db)], monkeypatch, capsys)
     assert code == 0, stderr
 
 
@@ -230,7 +219,7 @@ def test_a_full_disk_during_the_import_command_is_one_line_and_stores_nothing(
         return store
 
     monkeypatch.setattr(Store, "open", classmethod(open_nearly_full))
-    assert one_error_line(*cli(["import", "--db", str(db), str(log)], monkeypatch, capsys)) == (
+    assert one_error_line(cli(["import", "--db", str(db), str(log)], monkeypatch, capsys)) == (
         f"Error: {db}: cannot write the database (database or disk is full); free disk space and run again")
     monkeypatch.undo()
     assert state(db) == before
@@ -298,8 +287,8 @@ def test_a_database_another_writer_holds_past_the_busy_timeout_is_one_line(
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    assert one_error_line(*outcome) == (f"Error: {db}: database is busy (another import or replay is writing; try "
-                                        "again when it ends)")
+    assert one_error_line(outcome) == (f"Error: {db}: database is busy (another import or replay is writing; try "
+                                       "again when it ends)")
     assert state(db) == before
 
 
@@ -317,7 +306,7 @@ def test_readers_are_not_blocked_by_a_writer_in_the_middle_of_a_transaction(
     holder.execute("BEGIN EXCLUSIVE")
     holder.execute("DELETE FROM decisions")
     try:
-        code, stderr = cli([*args, "--db", str(db)], monkeypatch, capsys)
+        code, _, stderr = cli([*args, "--db", str(db)], monkeypatch, capsys)
     finally:
         holder.execute("ROLLBACK")
         holder.close()
@@ -327,10 +316,6 @@ def test_readers_are_not_blocked_by_a_writer_in_the_middle_of_a_transaction(
 # -- damaged pages inside a database ----------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, raises=sqlite3.DatabaseError, reason=(
-    "only Store.open and store.atomic() turn sqlite3 errors into StoreError: a database whose header is sound but "
-    "whose later pages are damaged opens, and then a read (report, sends, replay) raises sqlite3.DatabaseError "
-    "'database disk image is malformed' as a traceback"))
 @pytest.mark.parametrize("args", [["report"], ["sends", "--format", "csv"]], ids=lambda args: args[0])
 def test_damaged_pages_found_while_reading_are_one_line(tmp_path: Path, args: list[str],
                                                         monkeypatch: pytest.MonkeyPatch,
@@ -343,6 +328,6 @@ def test_damaged_pages_found_while_reading_are_one_line(tmp_path: Path, args: li
     pages = len(data) // 4096
     data[pages * 3 // 4 * 4096:] = b"Z" * (len(data) - pages * 3 // 4 * 4096)  # the last quarter: the run's rows
     db.write_bytes(bytes(data))
-    assert one_error_line(*cli([*args, "--db", str(db)], monkeypatch, capsys)) == (
+    assert one_error_line(cli([*args, "--db", str(db)], monkeypatch, capsys)) == (
         f"Error: {db}: not a campaign-connector database or corrupted (database disk image is malformed); restore "
         "it or point --db at another file")
