@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from clikit import cli, run
 from typer.testing import CliRunner
 
 from campaign_connector import __version__
-from campaign_connector.cli import app, main
+from campaign_connector.cli import app
 
 runner = CliRunner()
 
@@ -34,9 +33,7 @@ def test_every_command_has_help_with_an_example(command: str) -> None:
 
 
 def test_unknown_option_is_a_usage_error_exit_2() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "campaign_connector", "runs", "--bogus"], capture_output=True, text=True
-    )
+    proc = run("runs", "--bogus")
     assert proc.returncode == 2
     assert "No such option: --bogus" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -67,13 +64,11 @@ MISSING_FILES = [
 def _main(
     args: list[str], cwd: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> tuple[int, str]:
-    """Run the console script's ``main()`` in-process: (exit code, stderr)."""
+    """Run the console script's ``main()`` in-process in ``cwd``: (exit code, stderr)."""
     (cwd / "quiet.yaml").write_text(QUIET_CONFIG, encoding="utf-8")
     monkeypatch.chdir(cwd)
-    monkeypatch.setattr(sys, "argv", ["campaign-connector", *args])
-    with pytest.raises(SystemExit) as exit_:
-        main()
-    return int(exit_.value.code or 0), capsys.readouterr().err
+    ran = cli(args, monkeypatch, capsys)
+    return ran.returncode, ran.stderr
 
 
 def _assert_one_line_error(code: int, stderr: str, names: str) -> None:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from clikit import spawn
 
 from campaign_connector.config import load_config_text
 from campaign_connector.importer import PAUSE_ENV, import_event_files
@@ -62,11 +62,6 @@ def clicks_csv(path: Path, users: int, prefix: str) -> Path:
     return path
 
 
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "campaign_connector", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
-
-
 def sends(store: Store, run: str) -> list[list[str]]:
     from campaign_connector.report import write_sends_csv
     from campaign_connector.store.results import iter_decisions
@@ -86,7 +81,7 @@ def test_an_import_during_a_replay_waits_and_the_run_sees_the_log_it_started_wit
                               stdout=subprocess.PIPE, text=True)
     assert replay.stdout is not None and replay.stdout.readline() == "paused\n"
     # users "b..." sort after "a...": had the import slipped in, the replay would have read them too
-    importer = cli("import", "--db", str(db), str(clicks_csv(tmp_path / "b.csv", 100, "b")))
+    importer = spawn("import", "--db", str(db), str(clicks_csv(tmp_path / "b.csv", 100, "b")))
     _, import_err = importer.communicate(timeout=60)
     replayed, _ = replay.communicate(timeout=60)
     assert (importer.returncode, replay.returncode) == (0, 0), import_err
@@ -107,8 +102,8 @@ def test_a_replay_during_an_import_waits_for_it_and_sees_all_of_it(tmp_path: Pat
     db = tmp_path / "t.db"
     with Store.open(db) as store:
         import_event_files(store, [clicks_csv(tmp_path / "a.csv", 50, "a")])
-    importer = cli("import", "--db", str(db), str(clicks_csv(tmp_path / "b.csv", 300, "b")),
-                   env={PAUSE_ENV: "100:2.0"})  # holds the write lock, 100 of 300 rows written, for 2 s
+    importer = spawn("import", "--db", str(db), str(clicks_csv(tmp_path / "b.csv", 300, "b")),
+                     env={PAUSE_ENV: "100:2.0"})  # holds the write lock, 100 of 300 rows written, for 2 s
     assert importer.stderr is not None and importer.stderr.readline() == "test hook: paused\n"
     with Store.open(db) as store:
         run = run_replay(store, load_config_text(CONFIG, "c.yaml"), name="after")
@@ -122,7 +117,7 @@ def test_two_replays_at_once_get_their_own_names_and_the_same_decisions(tmp_path
     config.write_text(CONFIG, encoding="utf-8")
     with Store.open(db) as store:
         import_event_files(store, [clicks_csv(tmp_path / "a.csv", 300, "a")])
-    first, second = cli("replay", "--db", str(db), str(config)), cli("replay", "--db", str(db), str(config))
+    first, second = spawn("replay", "--db", str(db), str(config)), spawn("replay", "--db", str(db), str(config))
     names = sorted(proc.communicate(timeout=60)[0].strip() for proc in (first, second))
     assert (first.returncode, second.returncode) == (0, 0)
     assert names == ["run-1", "run-2"]

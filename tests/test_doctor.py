@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from clikit import run
 
 from campaign_connector.errors import StoreError
 from campaign_connector.store import Store
 from campaign_connector.store.schema import SCHEMA_VERSION
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "campaign_connector", *args], capture_output=True, text=True)
-
-
 def test_doctor_reports_a_healthy_empty_database(tmp_path: Path) -> None:
     db = tmp_path / "x.db"
     Store.open(db).close()
-    proc = cli("doctor", "--db", str(db))
+    proc = run("doctor", "--db", str(db))
     assert proc.returncode == 0, proc.stderr
     assert "integrity: ok" in proc.stdout
     assert f"schema version: {SCHEMA_VERSION} (this campaign-connector writes {SCHEMA_VERSION})" in proc.stdout
@@ -39,7 +34,7 @@ def test_doctor_reports_a_healthy_empty_database(tmp_path: Path) -> None:
 def test_unusable_database_is_one_line_naming_the_file(tmp_path: Path, make, message: str) -> None:
     db = tmp_path / "x.db"
     make(db)
-    proc = cli("doctor", "--db", str(db))
+    proc = run("doctor", "--db", str(db))
     assert proc.returncode == 1
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"Error: {db}: "), proc.stderr

@@ -9,13 +9,12 @@ import csv
 import gzip
 import io
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from clikit import cli
 
-from campaign_connector.cli import main
 from campaign_connector.config import load_config_text
 from campaign_connector.errors import CampaignConnectorError, InputError
 from campaign_connector.importer import import_event_files, import_user_files
@@ -50,18 +49,6 @@ USER_IDS = [
     "cr\r\nlf", "  spaces  ", "=cmd|' /C calc'!A0", "\u202eRTL\u2028sep", "x" * 10_000, "NULL", "\\back\\slash",
     "%s {0} <script>",
 ]
-
-
-def cli(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """The console script's ``main()`` in this process: (exit code, stdout, stderr)."""
-    monkeypatch.setattr(sys, "argv", ["campaign-connector", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def hostile_rows() -> list[dict[str, str]]:

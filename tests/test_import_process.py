@@ -2,48 +2,23 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from clikit import Ran, spawn
+from clikit import cli as run_main
 
-from campaign_connector.cli import main
 from campaign_connector.importer import PAUSE_ENV, import_event_files
 from campaign_connector.store import Store
 
 
-@dataclass
-class Result:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Result]:
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Ran]:
     """The console script run in this process (``main()``: errors become ``Error: ...`` and exit 1)."""
-
-    def run(*args: str) -> Result:
-        monkeypatch.setattr(sys, "argv", ["campaign-connector", *args])
-        code = 0
-        try:
-            main()
-        except SystemExit as exit:
-            code = int(exit.code or 0)
-        out, err = capsys.readouterr()
-        return Result(code, out, err)
-
-    return run
-
-
-def start(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "campaign_connector", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, **env})
+    return lambda *args: run_main(list(args), monkeypatch, capsys)
 
 
 def wait_for_pause(proc: subprocess.Popen[str]) -> None:
@@ -72,7 +47,7 @@ def snapshot(db: Path) -> tuple:
 
 
 def test_cli_import_prints_a_summary_on_stderr_and_nothing_on_stdout(
-    cli: Callable[..., Result], tmp_path: Path
+    cli: Callable[..., Ran], tmp_path: Path
 ) -> None:
     path = events_csv(tmp_path / "e.csv", 2, 2)
     result = cli("import", "--db", str(tmp_path / "t.db"), str(path))
@@ -85,7 +60,7 @@ def test_cli_import_prints_a_summary_on_stderr_and_nothing_on_stdout(
 
 
 def test_cli_bad_rows_exit_1_with_every_row_and_no_traceback(
-    cli: Callable[..., Result], tmp_path: Path
+    cli: Callable[..., Ran], tmp_path: Path
 ) -> None:
     path = tmp_path / "e.csv"
     path.write_text("user_id,time,event\nu,soon,open_email\nu,2026-01-05T09:00:00Z\n")
@@ -100,7 +75,7 @@ def test_cli_bad_rows_exit_1_with_every_row_and_no_traceback(
 
 
 def test_cli_skip_invalid_with_rejects_and_users(
-    cli: Callable[..., Result], tmp_path: Path
+    cli: Callable[..., Ran], tmp_path: Path
 ) -> None:
     path = tmp_path / "e.csv"
     path.write_text("user_id,time,event\nu,soon,open_email\nu,2026-01-05T09:00:00Z,open_email\n")
@@ -122,7 +97,7 @@ def test_cli_skip_invalid_with_rejects_and_users(
     (["import-users", "missing.csv"], "Error: missing.csv: no such file"),
 ])
 def test_cli_file_errors_are_one_line(
-    cli: Callable[..., Result], tmp_path: Path, args: list[str], message: str
+    cli: Callable[..., Ran], tmp_path: Path, args: list[str], message: str
 ) -> None:
     result = cli(*args, "--db", str(tmp_path / "t.db"))
     assert (result.returncode, result.stderr.strip()) == (1, message)
@@ -137,7 +112,7 @@ def test_a_killed_import_leaves_the_database_as_it_was(tmp_path: Path, prior: bo
             import_event_files(store, [events_csv(tmp_path / "old.csv", 3, 2, "old")])
     before = snapshot(db)
     big = events_csv(tmp_path / "big.csv", 50, 40)
-    proc = start("import", "--db", str(db), str(big), env={PAUSE_ENV: "500"})
+    proc = spawn("import", "--db", str(db), str(big), env={PAUSE_ENV: "500"})
     wait_for_pause(proc)  # the first 500 rows are written inside the open transaction
     proc.kill()
     proc.wait(timeout=30)
@@ -153,10 +128,10 @@ def test_two_imports_at_once_both_complete_and_nothing_is_doubled(tmp_path: Path
     second = tmp_path / "b.csv"  # overlaps the first file by half, plus its own rows
     second.write_text(first.read_text() + "\n".join(f"v{u},2026-01-06T00:00:00Z,open_email,,x{u}"
                                                     for u in range(100)) + "\n")
-    a = start("import", "--db", str(db), str(first), env={PAUSE_ENV: "50:1.5"})
+    a = spawn("import", "--db", str(db), str(first), env={PAUSE_ENV: "50:1.5"})
     wait_for_pause(a)  # a holds the write lock now; b must wait for it
     started = time.monotonic()
-    b = start("import", "--db", str(db), str(second), env={})
+    b = spawn("import", "--db", str(db), str(second), env={})
     _, a_err = a.communicate(timeout=60)
     _, b_err = b.communicate(timeout=60)
     assert (a.returncode, b.returncode) == (0, 0), a_err + b_err

@@ -9,12 +9,11 @@ code path as the installed command, without starting Python ~60 times).
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
+from clikit import cli
 
-from campaign_connector.cli import main
 from campaign_connector.config import load_config_text
 from campaign_connector.importer import import_event_files
 from campaign_connector.replay import run_replay
@@ -87,11 +86,8 @@ def fill(args: list[str], folder: Path, **paths: Path) -> list[str]:
 
 def one_error_line(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> str:
     """Run ``campaign-connector ARGS``: exit 1 and exactly one ``Error:`` line on stderr; return that line."""
-    monkeypatch.setattr(sys, "argv", ["campaign-connector", *args])
-    with pytest.raises(SystemExit) as exit_:
-        main()
-    err = capsys.readouterr().err
-    assert exit_.value.code == 1, err
+    code, _, err = cli(args, monkeypatch, capsys)
+    assert code == 1, err
     assert "Traceback" not in err
     lines = err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: "), err
@@ -191,11 +187,8 @@ def test_test_reports_a_bad_scenario_file_as_that_scenario_failing(
         (given / "x.txt").write_text("not a scenario", encoding="utf-8")
     else:
         given.write_bytes(content)
-    monkeypatch.setattr(sys, "argv", ["campaign-connector", "test", str(given), str(folder / "s.yaml")])
-    with pytest.raises(SystemExit) as exit_:
-        main()
-    out, err = capsys.readouterr()
-    assert exit_.value.code == 1 and "Traceback" not in out + err
+    code, out, err = cli(["test", str(given), str(folder / "s.yaml")], monkeypatch, capsys)
+    assert code == 1 and "Traceback" not in out + err
     if content is None:
         assert err == f"Error: {given}: no scenario files (*.yaml) in this folder\n"
     else:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clikit import run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -344,9 +345,8 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
     return db, cfg
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "campaign_connector", *args], capture_output=True, text=True,
-                          env={**os.environ, "COLUMNS": "120"})
+cli = functools.partial(run, env={"COLUMNS": "120"})
+"""``python -m campaign_connector ARGS`` in a 120-column terminal."""
 
 
 def test_replay_prints_the_run_name_and_a_summary_on_stderr(files: tuple[Path, Path]) -> None:
@@ -413,3 +413,4 @@ def test_replay_of_an_empty_log_says_so(tmp_path: Path) -> None:
     assert result.exit_code == 0
     assert result.stdout == "run-1\n"
     assert "The event log is empty: stored run run-1 with no decisions" in result.stderr
+
