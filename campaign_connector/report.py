@@ -132,11 +132,17 @@ def write_sends_csv(decisions: Iterable[StoredDecision], run_name: str, out: Tex
     return count
 
 
+#: Line and paragraph separators are valid inside JSON strings, but tools that split lines the way Python's
+#: ``str.splitlines`` does would cut a row there: escape them.
+_LINE_SEPARATORS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 def write_sends_jsonl(decisions: Iterable[StoredDecision], run_name: str, out: TextIO) -> int:
     """One compact JSON object per line; returns the rows written."""
     count = 0
     for d in decisions:
-        out.write(json.dumps(decision_record(d, run_name), ensure_ascii=False, separators=(",", ":")) + "\n")
+        line = json.dumps(decision_record(d, run_name), ensure_ascii=False, separators=(",", ":"))
+        out.write(line.translate(_LINE_SEPARATORS) + "\n")
         count += 1
     return count
 

@@ -226,3 +226,15 @@ def test_sends_limit_0_shows_every_row_and_no_note(tmp_path: Path) -> None:
     result = invoke(base_db(tmp_path), "sends", "--limit", "0", columns=120)
     assert sum(line.startswith((" u1 ", " u2 ", " u3 ", " u4 ")) for line in result.stdout.splitlines()) == 7
     assert result.stderr == ""
+
+
+def test_sends_jsonl_escapes_unicode_line_separators_so_every_row_is_one_line() -> None:
+    from campaign_connector.report import write_sends_jsonl
+
+    d = StoredDecision(0, "u\u2028x", "c", "sent", None, "para\u2029graph", "t", None, "e1", 0, 0, 0, None, ("push",))
+    out = io.StringIO()
+    assert write_sends_jsonl([d], "r", out) == 1
+    text_out = out.getvalue()
+    assert len(text_out.splitlines()) == 1
+    record = json.loads(text_out)
+    assert (record["user_id"], record["detail"]) == ("u\u2028x", "para\u2029graph")
