@@ -131,6 +131,17 @@ def test_fingerprint_changes_with_events_and_users_and_only_then(store: Store) -
     assert log_fingerprint(store) != after_event
 
 
+def test_fingerprint_of_a_log_whose_times_add_up_past_64_bits() -> None:
+    # 1.4 million events in 2191: their times in ms add up to more than 2**63, which SQLite's sum() refuses
+    # ("integer overflow"); a 10M-event log of today's times overflowed the same way.
+    db = Store.open(":memory:")
+    db.conn.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1400000) "
+        "INSERT INTO events (id, user_id, time, event) SELECT 'e' || i, 'u', 7000000000000, 'purchase' FROM n"
+    )
+    assert log_fingerprint(db).startswith("events=1400000/1400000/")
+
+
 def test_last_event_time_and_count_events(store: Store) -> None:
     assert last_event_time(store) == T("2026-01-05T00:00:00Z")
     assert count_events(store, None) == 6

@@ -24,6 +24,7 @@ from typing import Any
 
 from campaign_connector.model import Event, UserProfile
 from campaign_connector.store import Store
+from campaign_connector.timeutil import DAY_MS
 
 #: The columns an import writes, in the order of the importer's prepared tuples.
 EVENT_COLUMNS: tuple[str, ...] = (
@@ -272,10 +273,11 @@ def user_ranges(store: Store, n: int) -> list[tuple[str | None, str | None]]:
 def log_fingerprint(store: Store) -> str:
     """A short text that changes whenever the stored events or users change.
 
-    Events are only ever added, so their count, highest seq and sum of times pin them; the users part is the
-    users count and the last users import that stored something (a re-import replaces rows in place).
+    Events are only ever added, so their count, highest seq and sum of times of day (ms since midnight UTC:
+    a sum of whole times overflows SQLite's 64-bit integers past ~5 million events) pin them; the users part
+    is the users count and the last users import that stored something (a re-import replaces rows in place).
     """
-    count, total = store.conn.execute("SELECT count(*), coalesce(sum(time), 0) FROM events").fetchone()
+    count, total = store.conn.execute(f"SELECT count(*), coalesce(sum(time % {DAY_MS}), 0) FROM events").fetchone()
     max_seq = store.conn.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0]
     users = store.conn.execute("SELECT count(*) FROM users").fetchone()[0]
     users_import = store.conn.execute(
