@@ -241,8 +241,9 @@ def _event_tuple(
 ) -> tuple[Any, ...]:
     """One row's fields (text fields already str or None) → the ``EVENT_COLUMNS`` tuple; ``_Bad`` if bad.
 
-    Empty values come out as ``""``, not None: the writer stores them as NULL, and binding a string is much
-    cheaper than binding None (Python's sqlite3 looks for an adapter for every None).
+    Empty values come out as ``0`` (text columns) or ``""`` (conversion_index), not None: the writer stores
+    them as NULL, and binding an int or a string is much cheaper than binding None (Python's sqlite3 looks
+    for an adapter for every None), an int cheaper than a string.
     """
     if not user_id:
         raise _Bad("missing user_id")
@@ -269,8 +270,8 @@ def _event_tuple(
         event_id = _content_id(
             (user_id, ms, event, campaign, alias, button, page, machine_open, conversion_index, zone, props)
         )
-    return (event_id, user_id, ms, event, campaign, alias, button, page, machine_open, conversion_index, zone,
-            props)
+    return (event_id, user_id, ms, event, campaign or 0, alias or 0, button or 0, page or 0, machine_open,
+            conversion_index, zone or 0, props or 0)
 
 
 def _text(name: str, value: Any) -> str | None:

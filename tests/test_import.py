@@ -358,8 +358,8 @@ def test_progress_reports_rows_and_bytes_until_the_whole_input_is_read(store: St
 
 
 def test_rows_with_rare_qualifiers_keep_their_fields_and_the_import_order(store: Store, tmp_path: Path) -> None:
-    # Few rows with a link_alias/button_id/page/conversion_index: the writer inserts them in runs apart from
-    # the plain rows (fewer parameters to bind); the seq order must still be the file's order.
+    # Few rows with a link_alias/button_id/page/conversion_index: the others' empty cells are stored as NULL,
+    # and the seq order is the file's order.
     rare = {10: ",cta,,,", 25: ",,b1,,", 26: ",,,p2,", 40: ",,,,3"}
     lines = [f"u,2026-01-05T09:{i // 60:02d}:{i % 60:02d}Z,e{i},{i}" + rare.get(i, ",,,,") for i in range(100)]
     path = write(tmp_path / "e.csv", "user_id,time,event,id,link_alias,button_id,page,conversion_index\n"
@@ -371,6 +371,15 @@ def test_rows_with_rare_qualifiers_keep_their_fields_and_the_import_order(store:
         ("10", "cta", None, None, None), ("25", None, "b1", None, None), ("26", None, None, "p2", None),
         ("40", None, None, None, 3),
     ]
+
+
+def test_a_zero_is_a_value_not_an_empty_cell(store: Store, tmp_path: Path) -> None:
+    # The writer binds empty cells as the integer 0 and stores them as NULL; a text "0" must stay "0".
+    path = write(tmp_path / "e.csv", "user_id,time,event,campaign,id,link_alias,button_id,page,conversion_index\n"
+                                     "0,2026-01-01T00:00:00Z,0,0,0,0,0,0,0\n")
+    import_event_files(store, [path])
+    assert stored(store, "user_id", "event", "campaign", "id", "link_alias", "button_id", "page",
+                  "conversion_index") == [("0", "0", "0", "0", "0", "0", "0", 0)]
 
 
 def test_an_empty_timezone_cell_is_stored_as_no_zone(tmp_path: Path) -> None:
