@@ -16,6 +16,12 @@ How a run is written, and what a failure leaves:
   while it holds its read lock, so two replays on one database cannot deadlock: a replay's copy waits for
   the other's read to end (up to the store's busy timeout, then "database is busy" and nothing is stored).
 
+What a run reads: the horizon, the log fingerprint and every event come from one read snapshot
+(``store.snapshot()``; the database is in WAL mode), taken after ``create_run`` (which waits for a running
+import to commit). An import that commits during the replay is not in it, and the stored fingerprint says
+which log the run saw. Each worker process takes its own snapshot and first checks it sees the same
+fingerprint; if an import slipped in between, the replay stores nothing and says so.
+
 Order: users in ``user_id`` order, each user's decisions in the engine's order; a decision's ``seq`` is its
 place in that order across the whole run, and a conversion points at its decision's ``seq``.
 
@@ -75,6 +81,7 @@ from campaign_connector.store.runs import (
     iter_sends,
     merge_scratch,
     open_scratch,
+    record_run_source,
 )
 from campaign_connector.timeutil import format_time
 from campaign_connector.vocabulary import STATUSES
@@ -117,14 +124,7 @@ def run_replay(
     ``workers`` > 1 needs ``db_path``, the database file ``store`` was opened on; without it (or for
     ``:memory:``) the replay runs with one worker. A taken ``name`` is a ``StoreError`` before anything runs.
     """
-    horizon = until if until is not None else last_event_time(store)
     used = workers if workers > 1 and db_path is not None and str(db_path) != ":memory:" else 1
-    options: dict[str, Any] = {
-        "until": format_time(horizon),
-        "until_given": until is not None,
-        "workers": used,
-        "workers_requested": workers,
-    }
     text = config.text
     run = create_run(
         store,
@@ -133,22 +133,38 @@ def run_replay(
         config_path=config.path,
         config_text=text,
         config_hash=config.sha256 or hashlib.sha256(text.encode()).hexdigest(),
-        log_fingerprint=log_fingerprint(store),
+        log_fingerprint="",
         engine_version=ENGINE_VERSION,
-        options=options,
-        until=horizon,
+        options={},
+        until=None,
     )
     try:
-        total = count_events(store, horizon) if progress is not None and horizon is not None else 0
-        if horizon is None:
-            totals = PartTotals(0, 0, 0)
-        else:
-            totals = _replay_users(store, config, run.id, horizon, Path(db_path or ":memory:"), used, progress,
-                                   total)
+        with tempfile.TemporaryDirectory(prefix="campaign-connector-replay-") as folder:
+            with store.snapshot():
+                # One view of the log for the horizon, the fingerprint and every event read: an import that
+                # commits meanwhile is wholly in this run or wholly out of it (workers check they see the same).
+                horizon = until if until is not None else last_event_time(store)
+                fingerprint = log_fingerprint(store)
+                total = count_events(store, horizon) if progress is not None and horizon is not None else 0
+                scratches, parts = ([], []) if horizon is None else _replay_users(
+                    store, config, run.id, horizon, fingerprint, Path(db_path or ":memory:"), used, progress, total,
+                    Path(folder))
+            seq_base = 0
+            for scratch, part in zip(scratches, parts, strict=True):
+                merge_scratch(store, scratch, run.id, seq_base)
+                seq_base += part.decisions
+        options: dict[str, Any] = {
+            "until": format_time(horizon),
+            "until_given": until is not None,
+            "workers": used,
+            "workers_requested": workers,
+        }
         with store.atomic():
+            record_run_source(store, run.id, log_fingerprint=fingerprint, until=horizon, options=options)
             _apply_cross_user(store, run.id, config)
             counts = _counts(store, run.id, config)
-            complete_run(store, run.id, counts=counts, events=totals.events, users=totals.users)
+            complete_run(store, run.id, counts=counts, events=sum(p.events for p in parts),
+                         users=sum(p.users for p in parts))
     except BaseException:
         with suppress(CampaignConnectorError):  # if the database is busy, the next create_run clears the run
             discard_run(store, run.id)
@@ -206,24 +222,15 @@ def replay_part(
 
 
 def _replay_users(
-    store: Store, config: Config, run_id: int, until: int, db_path: Path, workers: int,
-    progress: Progress | None, total: int,
-) -> PartTotals:
-    """Replay every user into scratch files, then copy them into the run in user order; returns the totals."""
-    with tempfile.TemporaryDirectory(prefix="campaign-connector-replay-") as folder:
-        if workers == 1:
-            scratch = Path(folder) / "part-0.db"
-            tick = None if progress is None else (lambda users, events: progress(users, events, total))
-            parts = [_replay_into(store, scratch, Engine(config), run_id, until, None, None, tick)]
-            scratches = [scratch]
-        else:
-            scratches, parts = _replay_in_workers(store, config, run_id, until, db_path, workers, progress, total,
-                                                  Path(folder))
-        seq_base = 0
-        for scratch, part in zip(scratches, parts, strict=True):
-            merge_scratch(store, scratch, run_id, seq_base)
-            seq_base += part.decisions
-    return PartTotals(sum(p.users for p in parts), sum(p.events for p in parts), seq_base)
+    store: Store, config: Config, run_id: int, until: int, fingerprint: str, db_path: Path, workers: int,
+    progress: Progress | None, total: int, folder: Path,
+) -> tuple[list[Path], list[PartTotals]]:
+    """Replay every user into scratch files in ``folder``, in user order; returns the files and their totals."""
+    if workers == 1:
+        scratch = folder / "part-0.db"
+        tick = None if progress is None else (lambda users, events: progress(users, events, total))
+        return [scratch], [_replay_into(store, scratch, Engine(config), run_id, until, None, None, tick)]
+    return _replay_in_workers(store, config, run_id, until, fingerprint, db_path, workers, progress, total, folder)
 
 
 def _replay_into(
@@ -243,6 +250,7 @@ class _Job(NamedTuple):
     scratch: str
     run_id: int
     until: int
+    fingerprint: str
     lo: str | None
     hi: str | None
 
@@ -267,12 +275,16 @@ def _run_job(job: _Job) -> PartTotals:
                 counter.value += now - seen[index]
             seen[index] = now
 
-    with Store.open(job.db_path, create=False) as read:
+    with Store.open(job.db_path, create=False) as read, read.snapshot():
+        if log_fingerprint(read) != job.fingerprint:
+            raise CampaignConnectorError(
+                f"{job.db_path}: the event log changed while the replay was starting (an import committed); "
+                "nothing was stored (run the replay again)")
         return _replay_into(read, Path(job.scratch), _worker["engine"], job.run_id, job.until, job.lo, job.hi, tick)
 
 
 def _replay_in_workers(
-    store: Store, config: Config, run_id: int, until: int, db_path: Path, workers: int,
+    store: Store, config: Config, run_id: int, until: int, fingerprint: str, db_path: Path, workers: int,
     progress: Progress | None, total: int, folder: Path,
 ) -> tuple[list[Path], list[PartTotals]]:
     ranges = user_ranges(store, workers)
@@ -284,7 +296,7 @@ def _replay_in_workers(
         if progress is not None:
             progress(users_done.value, events_done.value, total)
 
-    jobs = [_Job(str(db_path), str(folder / f"part-{k}.db"), run_id, until, lo, hi)
+    jobs = [_Job(str(db_path), str(folder / f"part-{k}.db"), run_id, until, fingerprint, lo, hi)
             for k, (lo, hi) in enumerate(ranges)]
     with ProcessPoolExecutor(len(jobs), mp_context=context, initializer=_init_worker,
                              initargs=(config, users_done, events_done)) as pool:

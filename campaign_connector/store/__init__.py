@@ -127,6 +127,19 @@ class Store:
             self._rollback()
             raise describe_sqlite_error(self.path, err) from None
 
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: every read inside sees the same committed state of the database, whatever
+        other processes commit meanwhile (WAL mode). Writes inside are not allowed."""
+        try:
+            self.conn.execute("BEGIN DEFERRED")
+        except sqlite3.Error as err:
+            raise describe_sqlite_error(self.path, err) from None
+        try:
+            yield self.conn
+        finally:
+            self._rollback()
+
     def _rollback(self) -> None:
         """Roll back the open transaction, if SQLite has not already (it does itself on a full disk)."""
         if self.conn.in_transaction:

@@ -177,6 +177,15 @@ def complete_run(store: Store, run_id: int, *, counts: dict[str, Any], events: i
     )
 
 
+def record_run_source(store: Store, run_id: int, *, log_fingerprint: str, until: int | None,
+                      options: dict[str, Any]) -> None:
+    """Record what a running run read (known only once its read snapshot is taken); call inside a transaction."""
+    store.conn.execute(
+        "UPDATE runs SET log_fingerprint = ?, until = ?, options = ? WHERE id = ?",
+        (log_fingerprint, until, json.dumps(options, sort_keys=True), run_id),
+    )
+
+
 def discard_run(store: Store, run_id: int) -> None:
     """Delete a running run and every row written for it (a replay that failed or was interrupted)."""
     try:
