@@ -551,11 +551,17 @@ def _write_rejects(bad: list[BadRow], rejects: Path | None) -> tuple[str, ...]:
     return tuple(str(target) for target in targets)
 
 
+#: Unknown column names the import warning lists by name; the rest are counted.
+UNKNOWN_COLUMNS_SHOWN = 20
+
+
 def _unknown_warning(unknown: set[str]) -> tuple[str, ...]:
     if not unknown:
         return ()
-    names = ", ".join(sorted(unknown))
-    return (f"unknown column(s) kept in properties: {names}",)
+    names = sorted(unknown)
+    shown = ", ".join(names[:UNKNOWN_COLUMNS_SHOWN])
+    more = f" and {len(names) - UNKNOWN_COLUMNS_SHOWN:,} more" if len(names) > UNKNOWN_COLUMNS_SHOWN else ""
+    return (f"unknown column(s) kept in properties: {shown}{more}",)
 
 
 def import_event_files(

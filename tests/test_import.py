@@ -388,3 +388,11 @@ def test_an_empty_timezone_cell_is_stored_as_no_zone(tmp_path: Path) -> None:
     with Store.open(":memory:") as store:
         import_event_files(store, [path])
         assert store.conn.execute("SELECT timezone FROM events").fetchall() == [(None,)]
+
+
+def test_the_unknown_columns_warning_names_twenty_and_counts_the_rest(store: Store, tmp_path: Path) -> None:
+    extra = [f"c{n:03d}" for n in range(25)]
+    path = write(tmp_path / "x.csv", ",".join(["user_id", "time", "event", *extra]) + "\n"
+                 + ",".join(["u", "2026-01-05T09:00:00Z", "purchase", *["1"] * 25]) + "\n")
+    summary = import_event_files(store, [path])
+    assert summary.warnings == (f"unknown column(s) kept in properties: {', '.join(extra[:20])} and 5 more",)
