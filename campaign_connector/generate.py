@@ -37,7 +37,7 @@ from importlib import resources
 from itertools import accumulate
 from operator import itemgetter
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from campaign_connector.engine import campaign_bucket, global_bucket
 from campaign_connector.errors import InputError
@@ -662,7 +662,7 @@ class _AtomicText:
             self.raw: IO[bytes] = open(self.tmp, "wb")  # closed in __exit__
         except OSError as error:
             raise InputError(f"{path}: cannot write ({error.strerror})") from None
-        sink: IO[bytes] = gzip.GzipFile(filename="", mode="wb", fileobj=self.raw, mtime=0, compresslevel=6) \
+        sink = cast(IO[bytes], gzip.GzipFile(filename="", mode="wb", fileobj=self.raw, mtime=0, compresslevel=6)) \
             if self.gz else self.raw
         self.text = io.TextIOWrapper(sink, encoding="utf-8", newline="", write_through=False)
 

@@ -444,7 +444,7 @@ class Conversion(NamedTuple):
     """The user."""
     campaign: str
     """The campaign converted on."""
-    index: int
+    conversion_index: int
     """0-based index of the campaign's conversion event (0 = primary)."""
     time: int
     """ms of the converting event."""

@@ -117,7 +117,7 @@ def decision_csv_row(d: StoredDecision, run_name: str) -> list[str]:
     (_, user_id, campaign, status, reason, detail, trigger, source, event_id, triggered, due, sent, variant,
      channels) = d
     return [run_name, user_id, campaign, status, reason or "", detail or "", trigger, source or "", event_id,
-            _format_time(triggered), _format_time(due) or "", _format_time(sent) or "", variant or "",
+            _format_time(triggered) or "", _format_time(due) or "", _format_time(sent) or "", variant or "",
             ";".join(channels)]
 
 

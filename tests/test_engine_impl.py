@@ -529,7 +529,7 @@ def test_conversions_first_match_in_the_window_once_per_send() -> None:
         ("2026-02-01T16:00:00Z", "purchase"),      # once per send
     )
     result = Engine(config).run_user("u1", events, None, UNTIL)
-    assert [(c.campaign, c.index, c.event_id, c.decision, c.control) for c in result.conversions] == [
+    assert [(c.campaign, c.conversion_index, c.event_id, c.decision, c.control) for c in result.conversions] == [
         ("f", 0, "e4", 0, False)]
     assert [(d.campaign, d.trigger_event_id) for d in result.decisions] == [
         ("f", "e1"), ("thanks", "perform_conversion_event:f:u1:2026-02-01T15:00:00Z")]

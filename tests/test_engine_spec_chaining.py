@@ -127,7 +127,7 @@ def conv_cfg(*extra: Campaign, within: str = "3 days", control_group: int = 0) -
 )
 def test_conversions_are_the_first_event_in_sent_to_sent_plus_within(purchase_at: str, converts: bool) -> None:
     result = run(conv_cfg(), [ev(AT, "session_start"), ev(purchase_at, "purchase")])
-    converted = [(c.campaign, c.index, c.time, c.control) for c in result.conversions]
+    converted = [(c.campaign, c.conversion_index, c.time, c.control) for c in result.conversions]
     assert converted == ([("f", 0, T(purchase_at), False)] if converts else [])
     triggered = [d for d in replay(conv_cfg(), [ev(AT, "session_start"), ev(purchase_at, "purchase")])
                  if d.campaign.startswith("g")]
@@ -139,7 +139,7 @@ def test_a_conversion_counts_once_per_send() -> None:
     events = [ev(AT, "session_start"), ev("2026-01-06T10:00:00Z", "purchase", id="p1"),
               ev("2026-01-07T10:00:00Z", "purchase", id="p2")]
     result = run(conv_cfg(), events)
-    assert [(c.index, c.event_id) for c in result.conversions] == [(0, "p1")]
+    assert [(c.conversion_index, c.event_id) for c in result.conversions] == [(0, "p1")]
     assert result.decisions[result.conversions[0].decision].campaign == "f"
     assert result.decisions[result.conversions[0].decision].status == "sent"
 
@@ -148,7 +148,7 @@ def test_each_conversion_event_converts_with_its_index() -> None:
     events = [ev(AT, "session_start"), ev("2026-01-06T10:00:00Z", "subscribe"),
               ev("2026-01-07T10:00:00Z", "purchase")]
     result = run(conv_cfg(), events)
-    assert [(c.index, c.time) for c in result.conversions] == [(1, events[1].time), (0, events[2].time)]
+    assert [(c.conversion_index, c.time) for c in result.conversions] == [(1, events[1].time), (0, events[2].time)]
     assert [(d.campaign, d.trigger) for d in result.decisions if d.campaign != "f"] == [
         ("g1", "perform_conversion_event"), ("g0", "perform_conversion_event"),
     ]
@@ -164,7 +164,7 @@ def test_control_enrollments_convert_too() -> None:
     user = user_in_bucket("f", 0, 50)
     cfg = conv_cfg(control_group=50)
     result = run(cfg, [ev(AT, "session_start"), ev("2026-01-06T10:00:00Z", "purchase")], profile(user), user_id=user)
-    assert [(c.campaign, c.index, c.control) for c in result.conversions] == [("f", 0, True)]
+    assert [(c.campaign, c.conversion_index, c.control) for c in result.conversions] == [("f", 0, True)]
     assert result.decisions[result.conversions[0].decision].status == "control"
 
 

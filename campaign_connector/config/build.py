@@ -658,8 +658,8 @@ class Builder:
         flags: dict[str, bool] = {"reevaluate_audience_at_send": False, "frequency_capping": True}
         for key in flags:
             if get(entries, key):
-                value = self.boolean(entries[key], key_path(path, key))
-                flags[key] = flags[key] if value is None else value
+                flag = self.boolean(entries[key], key_path(path, key))
+                flags[key] = flags[key] if flag is None else flag
         reeligible = None
         if get(entries, "reeligible_after"):
             reeligible = self.duration(entries["reeligible_after"], key_path(path, "reeligible_after"))

@@ -58,7 +58,7 @@ class SafeLoader(yaml.SafeLoader):
         try:
             if self.depth > MAX_DEPTH:
                 raise _TooDeep(self.peek_event().start_mark)
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)  # type: ignore[return-value]  # never None once composing
         finally:
             self.depth -= 1
 

@@ -310,20 +310,20 @@ class _Run:
                 entries = entries_for(name, cid)
             for plan, exceptions, triggers in entries:
                 if exceptions:
-                    send = self.pending[plan.slot]
-                    if send is not None and send.triggered_at < event.time:
+                    waiting = self.pending[plan.slot]
+                    if waiting is not None and waiting.triggered_at < event.time:
                         for _, exception, matcher in exceptions:
                             if matcher is None or matcher.matches(event):
-                                self.cancel(send, exception, event)
+                                self.cancel(waiting, exception, event)
                                 break
                 for index, trigger, matcher in triggers:
                     if matcher is None or matcher.matches(event):
                         self.trigger(plan, index, trigger, event, cid if cid is not None else raw, depth)
                         break
-        for send in self.pending:
-            if send is not None:
-                self.now = send.run_at
-                self.finish(send, "pending", None, send.detail(), send.due_at)
+        for left in self.pending:
+            if left is not None:
+                self.now = left.run_at
+                self.finish(left, "pending", None, left.detail(), left.due_at)
         return UserResult(self.decisions, self.conversions)
 
     # ---------------------------------------------------------------------------------------------
@@ -705,7 +705,7 @@ class _Run:
         elif row.status == "control":
             text = f"{row.campaign}: control group — enrolled, nothing sent"
         elif row.status == "pending":
-            text = f"{row.campaign}: still pending at the horizon, due {iso(row.due_at)}"
+            text = f"{row.campaign}: still pending at the horizon, due {format_time(row.due_at)}"
         else:
             text = f"{row.campaign}: {row.status} ({row.reason}) — {REASON_TEXT[row.reason or '']}"
         text += f"; {row.detail}{why}; triggered by {row.trigger} ({row.trigger_event_id}) at " \

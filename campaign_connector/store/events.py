@@ -128,7 +128,8 @@ class EventWriter:
             marks = ", ".join(f"nullif(?, {_EMPTY[c]})" if c in _EMPTY else "?" for c in columns)
             sql = (f"INSERT OR IGNORE INTO events ({', '.join(columns)}, import_id) "
                    f"VALUES ({marks}, {int(self.import_id)})")
-            pick = None if columns == EVENT_COLUMNS else itemgetter(*(EVENT_COLUMNS.index(c) for c in columns))
+            pick: Callable[..., Any] | None = (
+                None if columns == EVENT_COLUMNS else itemgetter(*(EVENT_COLUMNS.index(c) for c in columns)))
             prepared = self._prepared[columns] = (sql, pick)
         sql, pick = prepared
         cursor = self.conn.executemany(sql, rows if pick is None else map(pick, rows))

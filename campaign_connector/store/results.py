@@ -49,7 +49,7 @@ def _split_channels(text: str | None) -> tuple[str, ...]:
 
 
 def _decision(row: tuple[Any, ...]) -> StoredDecision:
-    return StoredDecision(*row[:13], _split_channels(row[13]))
+    return StoredDecision._make((*row[:13], _split_channels(row[13])))
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +163,7 @@ def user_conversions(store: Store, run_id: int, user_id: str) -> list[UserConver
         "WHERE run_id = ? AND user_id = ? ORDER BY time, campaign, conversion_index",
         (run_id, user_id),
     )
-    return [UserConversion(*row[:5], bool(row[5])) for row in rows]
+    return [UserConversion._make((*row[:5], bool(row[5]))) for row in rows]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -220,7 +220,7 @@ class DiffRow(NamedTuple):
 
 
 def _side(values: tuple[Any, ...]) -> DiffSide:
-    return DiffSide(*values[:7], _split_channels(values[7]))
+    return DiffSide._make((*values[:7], _split_channels(values[7])))
 
 
 _SIDE = "seq, status, reason, detail, due_at, sent_at, variant, channels"

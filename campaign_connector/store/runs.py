@@ -161,7 +161,7 @@ def insert_decisions(store: Store, rows: Iterable[tuple[Any, ...]]) -> None:
 
 def conversion_row(run_id: int, decision_seq: int, c: Conversion) -> tuple[Any, ...]:
     """A conversion as a ``conversions`` row tuple."""
-    return (run_id, c.user_id, c.campaign, c.index, c.time, c.event_id, decision_seq, int(c.control))
+    return (run_id, c.user_id, c.campaign, c.conversion_index, c.time, c.event_id, decision_seq, int(c.control))
 
 
 def insert_conversions(store: Store, rows: Iterable[tuple[Any, ...]]) -> None:
