@@ -38,6 +38,13 @@ app = typer.Typer(
 err = Console(stderr=True, highlight=False)
 
 
+def _table_console() -> Console:
+    """The stdout console for ``report``: the terminal's (or $COLUMNS') width, else 160 columns when piped, so
+    that counts stay whole in logs and CI (at Rich's default 80 columns the sent counts were cut to "…")."""
+    out = Console(highlight=False)
+    return out if out.is_terminal or os.environ.get("COLUMNS") else Console(highlight=False, width=160)
+
+
 def _version(value: bool) -> None:
     if value:
         print(f"campaign-connector {__version__}")
@@ -311,7 +318,7 @@ def report(
     elif format is ReportFormat.csv:
         render.write_report_csv(summary, sys.stdout)
     else:
-        Console(highlight=False).print(Group(*render.report_renderables(summary)))
+        _table_console().print(Group(*render.report_renderables(summary)))
 
 
 @app.command()

@@ -344,6 +344,10 @@ def _user_tuple(user_id: Any, zone: Any, gcg: Any, unsubscribed: Any, attributes
 # The import run
 
 
+#: How to fix an all-or-nothing event import that found bad rows.
+SKIP_INVALID_FIX = "fix them, or use --skip-invalid to store the good rows and write the bad ones to a rejects file"
+
+
 class _Run:
     """State of one import call: the writer, batches, bad rows, progress."""
 
@@ -387,8 +391,9 @@ class _Run:
         if self.progress is not None:
             self.progress(self.rows_read, self.done_bytes + position, self.total_bytes)
 
-    def fail_if_bad(self) -> None:
-        """All-or-nothing: raise ``BadRowsError`` (the transaction then rolls back) when any row was bad."""
+    def fail_if_bad(self, fix: str = SKIP_INVALID_FIX) -> None:
+        """All-or-nothing: raise ``BadRowsError`` (the transaction then rolls back) when any row was bad; ``fix``
+        says how to fix it (``import-users`` has no ``--skip-invalid``)."""
         if self.skip_invalid or not self.bad_count:
             return
         shown = self.bad[:SHOWN_BAD_ROWS]
@@ -396,8 +401,7 @@ class _Run:
         if self.bad_count > len(shown):
             lines.append(f"and {self.bad_count - len(shown)} more")
         rows = "row" if self.bad_count == 1 else "rows"
-        head = (f"{self.bad_count} bad {rows}; nothing was stored (fix them, or use --skip-invalid to store the "
-                "good rows and write the bad ones to a rejects file):")
+        head = f"{self.bad_count} bad {rows}; nothing was stored ({fix}):"
         raise BadRowsError("\n".join([head, *lines]), shown, self.bad_count)
 
     # -- event sources ----------------------------------------------------------------------------------
@@ -691,7 +695,7 @@ def _store_users(store: Store, name: str, format: str,
                 if len(batch) >= BATCH_ROWS:
                     stored += replace_users(store, batch)
                     batch.clear()
-        run.fail_if_bad()
+        run.fail_if_bad("fix them and import the file again")
         if batch:
             stored += replace_users(store, batch)
         finish_import(store, import_id, stored=stored, duplicates=0, rejected=0)
@@ -707,7 +711,7 @@ def import_user_files(store: Store, file: Path | str, *, format: str = "auto") -
     started = clock.perf_counter()
     path = Path(file)
     check_file(path)
-    kind = reader_kind(path, format)
+    kind = "currents" if format == "currents" else reader_kind(path, format)
     if kind not in ("csv", "jsonl"):
         raise InputError(f"{path}: a users file is CSV or JSON lines (use --format csv or --format jsonl)")
     if kind == "csv":
