@@ -39,8 +39,9 @@ err = Console(stderr=True, highlight=False)
 
 
 def _table_console() -> Console:
-    """The stdout console for ``report``: the terminal's (or $COLUMNS') width, else 160 columns when piped, so
-    that counts stay whole in logs and CI (at Rich's default 80 columns the sent counts were cut to "…")."""
+    """The stdout console for ``report`` and ``explain``: the terminal's (or $COLUMNS') width, else 160 columns
+    when piped, so that counts and ids stay whole in logs and CI (at Rich's default 80 columns report's sent
+    counts were cut to "…" and explain folded synthetic event ids over three lines)."""
     out = Console(highlight=False)
     return out if out.is_terminal or os.environ.get("COLUMNS") else Console(highlight=False, width=160)
 
@@ -398,7 +399,7 @@ def explain(
         explanation = build_explanation(store, find_run(store, run), user, campaign)
     for note in explanation.notes:
         err.print(f"note: {note}", markup=False, soft_wrap=True)
-    Console(highlight=False).print(Group(*render.explain_renderables(explanation)))
+    _table_console().print(Group(*render.explain_renderables(explanation)))
 
 
 @app.command()

@@ -62,6 +62,19 @@ def test_report_table_piped_keeps_every_count_whole(replayed: Path, monkeypatch:
         assert rows[c["campaign"]] == expected, c["campaign"]
 
 
+def test_explain_piped_keeps_synthetic_event_ids_on_one_line(replayed: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    rows = cli(["sends", "--db", str(replayed), "--run", "full", "--status", "sent", "--format", "jsonl"],
+               monkeypatch, capsys).stdout.splitlines()
+    sent = json.loads(rows[0])
+    ran = cli(["explain", "--db", str(replayed), "--run", "full", sent["user_id"]], monkeypatch, capsys)
+    assert ran.returncode == 0
+    synthetic = [line for line in ran.stdout.splitlines() if " synthetic " in line]
+    assert synthetic
+    for line in synthetic:  # "receive_x of C (receive_x:C:USER:TIME)" whole, its closing parenthesis included
+        assert line.rstrip().endswith("Z)"), line
+
+
 @pytest.mark.parametrize(("content", "fmt", "must", "must_not"), [
     # all-or-nothing users import: the fix it names must exist (import-users has no --skip-invalid)
     ("user_id,timezone\n,UTC\nu2,Mars/Base\n", "auto", "fix them and import the file again", "--skip-invalid"),
