@@ -268,3 +268,39 @@ def test_sends_order_users_by_code_point_then_time_then_processing_order(replay:
         ("b", "c_third", "sent", None),
         ("b", "a_first", "sent", None),
     ]
+
+
+SAME_DUE = """\
+  - id: a
+    channels: [push]
+    status: active
+    published_at: 2026-01-01T00:00:00Z
+    triggers: [{event: x}]
+    delay: 1 hour
+  - id: b
+    channels: [push]
+    status: active
+    published_at: 2026-01-01T00:00:00Z
+    triggers: [{event: y}]
+    delay: 2 hours
+  - id: c
+    channels: [sms]
+    status: active
+    published_at: 2026-01-01T00:00:00Z
+    triggers: [{interaction: receive_push, campaign: b}, {interaction: receive_push, campaign: a}]
+"""
+
+
+def test_sends_due_at_one_instant_run_in_config_order_not_creation_order(replay: Replay) -> None:
+    log = """\
+        user_id,time,event
+        k,2026-01-02T00:00:00Z,y
+        k,2026-01-02T01:00:00Z,x
+        k,2026-01-02T03:00:00Z,z
+    """
+    rows = replay.decisions(SAME_DUE, {"log.csv": log})
+    assert pick(rows, "campaign", "status", "reason", "trigger_event_id", "detail")[2:] == [
+        ("c", "sent", None, "receive_push:a:k:2026-01-02T02:00:00Z", "trigger 1"),
+        ("c", "suppressed", "not_reeligible", "receive_push:b:k:2026-01-02T02:00:00Z",
+         "received 2026-01-02T02:00:00Z; once per user"),
+    ]
