@@ -39,9 +39,10 @@ err = Console(stderr=True, highlight=False)
 
 
 def _table_console() -> Console:
-    """The stdout console for ``report`` and ``explain``: the terminal's (or $COLUMNS') width, else 160 columns
-    when piped, so that counts and ids stay whole in logs and CI (at Rich's default 80 columns report's sent
-    counts were cut to "…" and explain folded synthetic event ids over three lines)."""
+    """The stdout console for ``report``, ``explain`` and ``diff``: the terminal's (or $COLUMNS') width, else 160
+    columns when piped, so that counts, names and ids stay whole in logs and CI (at Rich's default 80 columns
+    report's sent counts were cut to "…", explain folded synthetic event ids over three lines, and diff cut
+    campaign names and folded "pending" into "pendin/g")."""
     out = Console(highlight=False)
     return out if out.is_terminal or os.environ.get("COLUMNS") else Console(highlight=False, width=160)
 
@@ -433,7 +434,7 @@ def diff(
         elif format is ReportFormat.csv:
             render.write_diff_csv(rows, sys.stdout)
         else:
-            Console(highlight=False).print(Group(*render.diff_renderables(summary, islice(rows, render.TABLE_ROWS))))
+            _table_console().print(Group(*render.diff_renderables(summary, islice(rows, render.TABLE_ROWS))))
             note = render.more_rows_note(render.TABLE_ROWS, summary.differences,
                                          f"campaign-connector diff {a.name} {b.name} --format csv > FILE")
             if note:

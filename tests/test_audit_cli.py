@@ -75,6 +75,22 @@ def test_explain_piped_keeps_synthetic_event_ids_on_one_line(replayed: Path, mon
         assert line.rstrip().endswith("Z)"), line
 
 
+def test_diff_table_piped_keeps_campaign_names_and_cells_whole(replayed: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    # At 80 columns `diff` cut "abandoned_cart_reminder" to "abandoned_cart_remi…" and folded "pending" in two.
+    data = json.loads(cli(["diff", "--db", str(replayed), "early", "full", "--format", "json"],
+                          monkeypatch, capsys).stdout)
+    assert data["campaigns"] and data["changes"], "the two runs should differ"
+    table = cli(["diff", "--db", str(replayed), "early", "full"], monkeypatch, capsys)
+    assert table.returncode == 0
+    assert "…" not in table.stdout
+    firsts = {line.split()[0] for line in table.stdout.splitlines() if line.strip()}
+    assert {c["campaign"] for c in data["campaigns"]} <= firsts
+    rows = [line.split() for line in table.stdout.splitlines() if line.startswith(" u") and "user_id" not in line]
+    shown = [(c["user_id"], c["campaign"], c["change"]) for c in data["changes"][:len(rows)]]
+    assert [(r[0], r[1], r[3]) for r in rows] == shown  # one line per change: nothing folded under it
+
+
 @pytest.mark.parametrize(("content", "fmt", "must", "must_not"), [
     # all-or-nothing users import: the fix it names must exist (import-users has no --skip-invalid)
     ("user_id,timezone\n,UTC\nu2,Mars/Base\n", "auto", "fix them and import the file again", "--skip-invalid"),
