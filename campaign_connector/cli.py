@@ -289,7 +289,7 @@ def replay(
     for warning in problems:
         err.print(warning.format(), markup=False, soft_wrap=True)
     path = db_path(db)
-    with Store.open(path, create=False) as store, _ReplayProgress(err) as bar:
+    with Store.open(path) as store, _ReplayProgress(err) as bar:  # created on demand: an empty log is a run too
         run = run_replay(store, loaded, until=horizon, name=name, workers=workers, db_path=path,
                          progress=bar if bar.active else None)
     _print_replay_summary(run, [c.id for c in loaded.campaigns])

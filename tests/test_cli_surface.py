@@ -44,7 +44,8 @@ def test_unknown_option_is_a_usage_error_exit_2() -> None:
 #: A campaign file without warnings (so that stderr holds only the error).
 QUIET_CONFIG = "version: 1\ncampaigns:\n  - {id: src, channels: [email], status: active, published_at: 2026-01-05}\n"
 
-#: Commands that read the database: a missing one is an error, and they do not create it.
+#: Commands that read the database: a missing one is an error, and they do not create it. (``replay`` creates
+#: it on demand — an empty log is a run with no decisions — but not a missing folder: it is listed too.)
 READS_DATABASE = [
     ["report"], ["sends"], ["runs"], ["explain", "u000001"], ["diff", "run-1", "run-2"], ["replay", "quiet.yaml"],
 ]
@@ -102,3 +103,16 @@ def test_a_missing_file_is_a_one_line_error(
 ) -> None:
     args = [arg.replace("{db}", str(tmp_path / "cc.db")) for arg in args]
     _assert_one_line_error(*_main(args, tmp_path, monkeypatch, capsys), missing)
+
+
+def test_replay_creates_a_missing_database_and_stores_an_empty_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "fresh.db"
+    (tmp_path / "quiet.yaml").write_text(QUIET_CONFIG, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    ran = cli(["replay", "quiet.yaml", "--db", str(db)], monkeypatch, capsys)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout == "run-1\n"
+    assert "The event log is empty: stored run run-1 with no decisions" in ran.stderr
+    assert db.exists()

@@ -374,7 +374,7 @@ def test_replay_with_a_taken_name_is_a_one_line_error(files: tuple[Path, Path]) 
     ("args", "message"),
     [
         (["--until", "next tuesday"], "Error: --until: "),
-        (["--db", "missing.db"], "Error: missing.db: no database here"),
+        (["--db", "no-such-folder/t.db"], "Error: no-such-folder/t.db: folder no-such-folder does not exist"),
     ],
 )
 def test_replay_bad_input_is_a_one_line_error(files: tuple[Path, Path], args: list[str], message: str,
