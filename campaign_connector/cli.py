@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 
 from campaign_connector import __version__
-from campaign_connector.errors import EXIT_ERROR, CampaignConnectorError, NotImplementedYet
+from campaign_connector.errors import EXIT_ERROR, CampaignConnectorError
 from campaign_connector.store import DB_ENVVAR, describe_sqlite_error, resolve_db_path
 from campaign_connector.store.runs import RunInfo
 
@@ -96,10 +96,6 @@ class TestFormat(StrEnum):
     junit = "junit"
 
 
-def _not_yet(command: str, issue: int) -> None:
-    raise NotImplementedYet(f"`{command}` is not implemented yet (issue {issue}); nothing was done")
-
-
 @app.command()
 def validate(
     config: Path = typer.Argument(..., help="The campaign file (YAML)."),
@@ -114,11 +110,17 @@ def validate(
 
     Example: campaign-connector validate campaigns.yaml --strict
     """
-    from campaign_connector.errors import ConfigError
+    from campaign_connector.errors import ConfigError, StoreError
     from campaign_connector.store import Store
-    from campaign_connector.validate import validate_file
+    from campaign_connector.validate import database_unusable, validate_file
 
-    store = Store.open(db_path(db), create=False) if db else None
+    try:
+        store = Store.open(db_path(db), create=False) if db else None
+    except StoreError as error:
+        if format != ValidateFormat.json:
+            raise
+        print(database_unusable(str(db), error, strict).as_json())  # CI parsing stdout still gets a report
+        raise typer.Exit(EXIT_ERROR) from None
     try:
         outcome = validate_file(config, store=store, db_name=str(db_path(db)) if db else "", strict=strict)
     finally:

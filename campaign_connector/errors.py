@@ -28,6 +28,3 @@ class InputError(CampaignConnectorError):
 class StoreError(CampaignConnectorError):
     """The database: missing, busy, corrupt, too new, read-only, full, or a run that does not exist."""
 
-
-class NotImplementedYet(CampaignConnectorError):
-    """A command whose issue is still open. Says so clearly and exits 1 — never a silent stub."""

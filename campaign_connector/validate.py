@@ -87,6 +87,11 @@ class Outcome:
         }, indent=2, ensure_ascii=False)
 
 
+def database_unusable(db: str, error: Exception, strict: bool = False) -> Outcome:
+    """The outcome of ``validate --db`` when the database cannot be used: one file-level error naming it."""
+    return Outcome(problems=[Problem(db, None, None, "", "database-unusable", str(error))], strict=strict)
+
+
 def validate_file(path: Path, *, store: Store | None = None, db_name: str = "", strict: bool = False) -> Outcome:
     """Validate a campaign file; with ``store``, check it against the event log too.
 

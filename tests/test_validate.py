@@ -266,3 +266,14 @@ def test_validate_checks_a_database_only_when_db_is_given(tmp_path: Path, monkey
     result = invoke(str(write(tmp_path, SOURCE)))
     assert result.exit_code == 0, result.output
     assert not (tmp_path / "nowhere.db").exists()
+
+
+def test_an_unusable_db_in_json_mode_is_still_a_json_report(tmp_path: Path) -> None:
+    result = invoke(str(write(tmp_path, SOURCE)), "--db", str(tmp_path / "missing.db"), "--format", "json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["ok"] is False and report["warnings"] == []
+    [error] = report["errors"]
+    assert (error["file"], error["line"], error["column"], error["code"]) == (
+        str(tmp_path / "missing.db"), None, None, "database-unusable")
+    assert "no database here" in error["message"]

@@ -19,6 +19,7 @@ Severity = Literal["error", "warning"]
 PROBLEM_CODES: dict[str, tuple[Severity, str]] = {
     # reading the file
     "file-unreadable": ("error", "the file is missing, a folder, or cannot be read"),
+    "database-unusable": ("error", "with --db: the database is missing, busy or not a campaign-connector database"),
     "not-text": ("error", "the file is binary or not UTF-8 text"),
     "empty-file": ("error", "the file has no YAML document"),
     "yaml-syntax": ("error", "malformed YAML"),
