@@ -849,7 +849,7 @@ campaigns: &c [*c]
 ]
 
 #: Codes pinned in test_validate.py (they need a file on disk or an event log).
-PINNED_ELSEWHERE = {"file-unreadable", "not-text", "campaign-not-in-log"}
+PINNED_ELSEWHERE = {"file-unreadable", "not-text", "campaign-not-in-log", "database-unusable"}  # tests/test_validate.py
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
