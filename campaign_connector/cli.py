@@ -353,8 +353,11 @@ def sends(
     from campaign_connector.store.runs import find_run
 
     filt = sends_filter(user=user, campaign=campaign, status=status, reason=reason, since=since, before=before)
-    if format is SendsFormat.table and output is not None:
-        raise InputError(f"{output}: the table is for the terminal; write a file with --format csv or jsonl")
+    if format is SendsFormat.table and output is not None:  # -o FILE.csv / FILE.jsonl says the format itself
+        by_suffix = {".csv": SendsFormat.csv, ".jsonl": SendsFormat.jsonl, ".ndjson": SendsFormat.jsonl}
+        if output.suffix.lower() not in by_suffix:
+            raise InputError(f"{output}: the table is for the terminal; write a file with --format csv or jsonl")
+        format = by_suffix[output.suffix.lower()]
     if output is not None and output.resolve() == db_path(db).resolve():
         raise InputError(f"{output}: is the database; give -o another file")
     with Store.open(db_path(db), create=False) as store:

@@ -185,6 +185,14 @@ def test_sends_output_file_holds_exactly_what_stdout_would(tmp_path: Path, fmt: 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cc.db", f"sends.{fmt}"]
 
 
+@pytest.mark.parametrize(("name", "fmt"), [("out.csv", "csv"), ("out.JSONL", "jsonl"), ("out.ndjson", "jsonl")])
+def test_sends_o_takes_the_format_from_the_file_name_when_none_is_given(tmp_path: Path, name: str, fmt: str) -> None:
+    db = base_db(tmp_path)
+    result = invoke(db, "sends", "-o", str(tmp_path / name))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / name).read_text(encoding="utf-8") == invoke(db, "sends", "--format", fmt).stdout
+
+
 def test_sends_table_cannot_go_to_a_file(tmp_path: Path) -> None:
     result = invoke(base_db(tmp_path), "sends", "-o", str(tmp_path / "x.txt"))
     assert isinstance(result.exception, InputError)
