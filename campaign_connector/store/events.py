@@ -178,13 +178,30 @@ def replace_users(store: Store, rows: Iterable[tuple[Any, ...]]) -> int:
 # Read side
 
 
-def _events(rows: Iterable[tuple[Any, ...]], _new: Callable[..., Any] = tuple.__new__,
-            _loads: Callable[[str], Any] = json.loads) -> list[Event]:
+#: How many distinct properties texts a read keeps parsed (logs repeat a few hundred texts over and over).
+_PROPERTIES_MEMO = 4096
+
+
+class _Properties(dict[str, Any]):
+    """Properties texts → parsed dicts, remembered for the length of one read (cleared when it grows past
+    ``_PROPERTIES_MEMO``): events with the same text share one dict, which nothing downstream mutates."""
+
+    def __missing__(self, text: str) -> Any:
+        if len(self) >= _PROPERTIES_MEMO:
+            self.clear()
+        parsed = self[text] = json.loads(text)
+        return parsed
+
+
+def _events(rows: Iterable[tuple[Any, ...]], memo: _Properties | None = None,
+            _new: Callable[..., Any] = tuple.__new__) -> list[Event]:
     """``_EVENT_SELECT`` rows → logged ``Event`` tuples (built with ``tuple.__new__``, as ``Event._make`` does,
-    without a function call per row: the replay reads every event through here)."""
+    without a function call per row: the replay reads every event through here). ``memo`` parses each
+    distinct properties text once."""
+    parsed = _Properties() if memo is None else memo
     return [
         _new(Event, (t, seq, user_id, event, campaign, event_id, alias, button, page, machine == 1, index, zone,
-                     _loads(props) if props else None, False))
+                     parsed[props] if props else None, False))
         for t, seq, user_id, event, campaign, event_id, alias, button, page, machine, index, zone, props in rows
     ]
 
@@ -233,11 +250,12 @@ def iter_timelines(
         f"SELECT {', '.join(USER_COLUMNS)} FROM users{user_clause} ORDER BY user_id", user_params
     )
     pending = users.fetchone()
+    memo = _Properties()
     for user_id, rows in groupby(events, key=itemgetter(2)):
         while pending is not None and pending[0] < user_id:
             pending = users.fetchone()
         profile = _profile(pending) if pending is not None and pending[0] == user_id else None
-        yield user_id, _events(rows), profile
+        yield user_id, _events(rows, memo), profile
     users.close()
 
 

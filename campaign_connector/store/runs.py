@@ -149,14 +149,27 @@ def create_run(
 
 
 def decision_row(run_id: int, seq: int, d: Decision) -> tuple[Any, ...]:
-    """A decision as a ``decisions`` row tuple (channels joined with ``;``)."""
-    return (run_id, seq, d.user_id, d.campaign, d.status, d.reason, d.detail, d.trigger, d.source_campaign,
-            d.trigger_event_id, d.triggered_at, d.due_at, d.sent_at, d.variant, ";".join(d.channels))
+    """A decision as a ``decisions`` row tuple (channels joined with ``;``) for ``insert_decisions``.
+
+    A missing value is 0 in the text columns that may lack one (reason, detail, source_campaign, variant) and
+    ``""`` in due_at and sent_at; ``insert_decisions`` stores these NULL. Python's sqlite3 binds None slowly
+    (it looks for an adapter each time), and most decisions lack three to five values.
+    """
+    (user_id, campaign, status, reason, detail, trigger, source, event_id, triggered_at, due_at, sent_at, variant,
+     channels) = d
+    return (run_id, seq, user_id, campaign, status, 0 if reason is None else reason, 0 if detail is None else detail,
+            trigger, 0 if source is None else source, event_id, triggered_at, "" if due_at is None else due_at,
+            "" if sent_at is None else sent_at, 0 if variant is None else variant, ";".join(channels))
 
 
 def insert_decisions(store: Store, rows: Iterable[tuple[Any, ...]]) -> None:
-    """Append decision rows (from ``decision_row``); call inside ``store.atomic()``."""
-    store.conn.executemany("INSERT INTO decisions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    """Append decision rows (from ``decision_row``, or with None for missing values); call inside
+    ``store.atomic()``."""
+    store.conn.executemany(
+        "INSERT INTO decisions VALUES (?, ?, ?, ?, ?, nullif(?, 0), nullif(?, 0), ?, nullif(?, 0), ?, ?, "
+        "nullif(?, ''), nullif(?, ''), nullif(?, 0), ?)",
+        rows,
+    )
 
 
 def conversion_row(run_id: int, decision_seq: int, c: Conversion) -> tuple[Any, ...]:
