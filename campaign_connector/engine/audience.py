@@ -71,11 +71,9 @@ def compile_filter(node: Filter) -> Check:
         name, op, value = node.attribute, node.op, node.value
         return lambda at, history: compare(history.attributes.get(name), op, value)
     if isinstance(node, AllOf):
-        items = tuple(compile_filter(item) for item in node.items)
-        return lambda at, history: all(check(at, history) for check in items)
+        return _all_of(tuple(compile_filter(item) for item in node.items))
     if isinstance(node, AnyOf):
-        items = tuple(compile_filter(item) for item in node.items)
-        return lambda at, history: any(check(at, history) for check in items)
+        return _any_of(tuple(compile_filter(item) for item in node.items))
     if isinstance(node, Not):
         inner = compile_filter(node.item)
         return lambda at, history: not inner(at, history)
@@ -86,6 +84,31 @@ def compile_filter(node: Filter) -> Check:
         within = None if node.within is None else node.within * 1000
         return lambda at, history: _count_before(history.receipts.get(campaign, []), at, within) > 0
     raise TypeError(f"unknown audience filter {node!r}")
+
+
+def _all_of(items: tuple[Check, ...]) -> Check:
+    """Every check holds, stopping at the first that fails (a loop: audiences are checked at every trigger and
+    send, and a generator per check costs more than the checks)."""
+
+    def check(at: int, history: History) -> bool:
+        for item in items:
+            if not item(at, history):
+                return False
+        return True
+
+    return check
+
+
+def _any_of(items: tuple[Check, ...]) -> Check:
+    """Some check holds, stopping at the first that does."""
+
+    def check(at: int, history: History) -> bool:
+        for item in items:
+            if item(at, history):
+                return True
+        return False
+
+    return check
 
 
 def _performed(node: PerformedFilter) -> Check:

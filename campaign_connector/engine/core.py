@@ -52,6 +52,8 @@ from campaign_connector.vocabulary import (
 )
 
 _NEVER = 1 << 62
+#: Builds NamedTuples from a whole tuple (as ``_make`` does) without the keyword ``__new__``'s overhead.
+_new = tuple.__new__
 #: Without a horizon (``until=None``) sends run to completion, but no later than this long after the last
 #: logged event: a re-eligible cycle with delays (A → B → A) would otherwise never end.
 NO_HORIZON_SPAN_MS = 3_650 * 86_400_000
@@ -631,9 +633,9 @@ class _Run:
         send.active = False
         if self.pending[plan.slot] is send:
             self.pending[plan.slot] = None
-        row = Decision(self.user, plan.id, status, reason, detail, send.trigger, send.source, send.event_id,
-                       send.triggered_at, due_at, sent_at, variant,
-                       plan.channels if channels is None else channels)
+        row: Decision = _new(Decision, (self.user, plan.id, status, reason, detail, send.trigger, send.source,
+                                        send.event_id, send.triggered_at, due_at, sent_at, variant,
+                                        plan.channels if channels is None else channels))
         self.decisions[send.row] = row
         if self.trace is not None:
             self.trace_decision(row, "", self.now)
@@ -648,8 +650,8 @@ class _Run:
         self.synthetic_ids[base] = seen
         event_id = base if seen == 1 else f"{base}#{seen}"
         self.synthetic_count += 1
-        event = Event(at, -self.synthetic_count, self.user, kind, campaign_id, event_id,
-                      conversion_index=conversion_index, synthetic=True)
+        event = _new(Event, (at, -self.synthetic_count, self.user, kind, campaign_id, event_id, None, None, None,
+                             False, conversion_index, None, None, True))
         self.fifo.append((event, depth))
 
     def open_windows(self, plan: _Plan, at: int, row: int, control: bool) -> None:
