@@ -201,3 +201,21 @@ def test_runs_on_an_empty_database_says_so(tmp_path: Path) -> None:
     result = runner.invoke(app, ["runs", "--db", str(tmp_path / "e.db")])
     assert (result.exit_code, result.stdout) == (0, "")
     assert "No runs yet" in result.stderr
+
+
+def test_decision_values_that_look_like_the_empty_sentinels_are_stored_as_given() -> None:
+    """decision_row binds missing values as cheap sentinels (0 / '') that the insert turns into NULL: a real
+    "0" variant or detail and a due time at the epoch itself must survive."""
+    from campaign_connector.store.results import iter_decisions
+    from campaign_connector.store.runs import complete_run, create_run, decision_row, insert_decisions
+
+    with Store.open(":memory:") as store:
+        run = create_run(store, name="r", created_at="x", config_path="c", config_text="", config_hash="h",
+                         log_fingerprint="f", engine_version="1", options={}, until=None)
+        kept = Decision("u", "c", "sent", None, "0", "t", "0", "e", 5, 0, 0, "0", ("push",))
+        empty = Decision("v", "c", "suppressed", "frequency_cap", None, "t", None, "e2", 5, None, None, None, ("push",))
+        with store.atomic():
+            insert_decisions(store, [decision_row(run.id, 0, kept), decision_row(run.id, 1, empty)])
+            complete_run(store, run.id, counts={}, events=0, users=0)
+        rows = [tuple(d)[1:] for d in iter_decisions(store, run.id)]
+    assert rows == [tuple(kept), tuple(empty)]
