@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from clikit import spawn
+from clikit import CONFIG, spawn
 
 from campaign_connector.config import load_config_text
 from campaign_connector.importer import PAUSE_ENV, import_event_files
@@ -20,19 +20,6 @@ from campaign_connector.replay import run_replay
 from campaign_connector.store import Store
 from campaign_connector.store.events import log_fingerprint
 from campaign_connector.store.runs import find_run, list_runs
-
-CONFIG = """\
-version: 1
-campaigns:
-  - {id: news, channels: [email], status: active, published_at: 2026-01-01T00:00:00Z}
-  - id: follow_up
-    channels: [push]
-    status: active
-    published_at: 2026-01-01T00:00:00Z
-    triggers:
-      - {interaction: click_email, campaign: news}
-    delay: 1 hour
-"""
 
 #: A replay that stops for ``argv[3]`` seconds once 50 users are done: its read of the log is open then.
 PAUSED_REPLAY = """

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from clikit import Ran, cli
+from clikit import CONFIG, Ran, cli
 
 from campaign_connector import store as store_module
 from campaign_connector.config import load_config_text
@@ -31,18 +31,6 @@ from campaign_connector.store import Store
 from campaign_connector.store.events import log_fingerprint
 from campaign_connector.store.runs import find_run, list_runs
 
-CONFIG = """\
-version: 1
-campaigns:
-  - {id: news, channels: [email], status: active, published_at: 2026-01-01T00:00:00Z}
-  - id: follow_up
-    channels: [push]
-    status: active
-    published_at: 2026-01-01T00:00:00Z
-    triggers:
-      - {interaction: click_email, campaign: news}
-    delay: 1 hour
-"""
 
 def one_error_line(ran: Ran) -> str:
     """The single ``Error:`` line of a failed command (config warnings aside)."""
