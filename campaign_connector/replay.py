@@ -65,6 +65,7 @@ from campaign_connector.store.events import (
     log_fingerprint,
     user_ranges,
 )
+from campaign_connector.store.results import status_counts
 from campaign_connector.store.runs import (
     RunInfo,
     apply_send_changes,
@@ -72,7 +73,6 @@ from campaign_connector.store.runs import (
     conversion_counts,
     conversion_row,
     create_run,
-    decision_counts,
     decision_row,
     discard_run,
     get_run,
@@ -341,7 +341,7 @@ def _counts(store: Store, run_id: int, config: Config) -> dict[str, Any]:
     decisions by status and by reason, and conversions of sends and of control enrollments."""
     campaigns = {c.id: _empty_counts() for c in config.campaigns if c.simulated and c.status != "draft"}
     totals = _empty_counts()
-    for campaign, status, reason, n in decision_counts(store, run_id):
+    for campaign, status, reason, n in status_counts(store, run_id):
         for bucket in (campaigns.setdefault(campaign, _empty_counts()), totals):
             bucket["triggered"] += n
             bucket[status] += n

@@ -258,15 +258,6 @@ def apply_send_changes(store: Store, run_id: int, changes: Iterable[tuple[int, s
     return changed
 
 
-def decision_counts(store: Store, run_id: int) -> list[tuple[str, str, str | None, int]]:
-    """(campaign, status, reason, count) of a run's decisions."""
-    return store.conn.execute(
-        "SELECT campaign, status, reason, count(*) FROM decisions WHERE run_id = ? GROUP BY campaign, status, reason "
-        "ORDER BY campaign, status, reason",
-        (run_id,),
-    ).fetchall()
-
-
 def conversion_counts(store: Store, run_id: int) -> list[tuple[str, int, int]]:
     """(campaign, control 0/1, count) of a run's conversions."""
     return store.conn.execute(
