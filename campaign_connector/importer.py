@@ -23,6 +23,11 @@ is stored and ``BadRowsError`` lists the first 20 as ``FILE:LINE: message``. Wit
 rows are stored and each bad row goes to the rejects file (one JSON object per line: file, line, reason,
 raw). A killed import leaves the database as it was (SQLite rolls the journal back).
 
+Two processes for big logs: from ``PARSE_PROCESS_MIN_BYTES`` of input on, a second process reads and
+normalises the files and sends prepared batches down a pipe, while this one inserts them (``_read_in_child``);
+the rows, bad rows, warnings and progress are those of reading here. The transaction stays in this process, so
+a killed or interrupted import still leaves the database as it was, and the reading process ends with it.
+
 Test hook: when the environment variable ``CAMPAIGN_CONNECTOR_TEST_PAUSE_AFTER_ROWS`` is ``N`` (or ``N:S``),
 batches are N rows and the import sleeps S seconds (default 120) after writing its first batch, inside its
 transaction, having printed ``test hook: paused`` on stderr — so a test can kill it mid-import, or start a
@@ -32,11 +37,16 @@ second import against the held lock, deterministically. Unset, it costs nothing.
 from __future__ import annotations
 
 import csv
+import io
 import json
+import multiprocessing
 import os
+import pickle
+import signal
 import sys
 import time as clock
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from hashlib import blake2b
@@ -67,6 +77,11 @@ BATCH_ROWS = 50_000
 SHOWN_BAD_ROWS = 20
 #: Environment variable of the kill-test hook (see the module docstring).
 PAUSE_ENV = "CAMPAIGN_CONNECTOR_TEST_PAUSE_AFTER_ROWS"
+#: Event logs of at least this many bytes (all files together) are read and normalised in a second process
+#: while this one inserts (``_read_in_child``); smaller ones are not worth starting it (~0.2 s).
+PARSE_PROCESS_MIN_BYTES = 8 * 1024 * 1024
+#: Environment variable overriding ``PARSE_PROCESS_MIN_BYTES`` (tests set 0 to take that path on tiny files).
+PARSE_PROCESS_ENV = "CAMPAIGN_CONNECTOR_PARSE_PROCESS_MIN_BYTES"
 
 REQUIRED_EVENT_FIELDS: tuple[str, ...] = ("user_id", "time", "event")
 USER_FIELDS: tuple[str, ...] = ("user_id", "timezone", "global_control_group", "unsubscribed")
@@ -380,16 +395,22 @@ class _Run:
         return self.skip_invalid or not self.bad_count
 
     def flush(self, batch: list[tuple[Any, ...]], position: int = 0, present: frozenset[str] | None = None) -> None:
-        if batch and self.writing and self.writer is not None:
-            self.writer.insert(batch, present)
-            self.batches += 1
-            if self.pause_after and self.batches == 1:
-                sys.stderr.write("test hook: paused\n")
-                sys.stderr.flush()
-                clock.sleep(self.pause_seconds)
+        if batch and self.writing:
+            self.store_rows(batch, present)
         batch.clear()
         if self.progress is not None:
             self.progress(self.rows_read, self.done_bytes + position, self.total_bytes)
+
+    def store_rows(self, batch: list[tuple[Any, ...]], present: frozenset[str] | None) -> None:
+        """Insert one batch of prepared rows (and pause there once when the test hook asks)."""
+        if self.writer is None:
+            return
+        self.writer.insert(batch, present)
+        self.batches += 1
+        if self.pause_after and self.batches == 1:
+            sys.stderr.write("test hook: paused\n")
+            sys.stderr.flush()
+            clock.sleep(self.pause_seconds)
 
     def fail_if_bad(self, fix: str = SKIP_INVALID_FIX) -> None:
         """All-or-nothing: raise ``BadRowsError`` (the transaction then rolls back) when any row was bad; ``fix``
@@ -499,6 +520,109 @@ class _Run:
         self.done_bytes += path.stat().st_size
 
 
+# ---------------------------------------------------------------------------------------------------------
+# Reading in a second process
+
+
+def _parse_process_min_bytes() -> int:
+    """The input size from which files are read in a second process (``PARSE_PROCESS_ENV`` overrides it)."""
+    value = os.environ.get(PARSE_PROCESS_ENV, "")
+    return int(value) if value.isdigit() else PARSE_PROCESS_MIN_BYTES
+
+
+class _ChildRun(_Run):
+    """The reading side of a two-process import: batches go down a pipe instead of into the database."""
+
+    def __init__(self, send: Callable[[Any], None], *, skip_invalid: bool, batch_rows: int, progress: bool) -> None:
+        super().__init__(None, skip_invalid=skip_invalid, progress=None)  # type: ignore[arg-type]
+        self.send = send
+        self.batch_rows = batch_rows
+        self.report = progress
+
+    def flush(self, batch: list[tuple[Any, ...]], position: int = 0, present: frozenset[str] | None = None) -> None:
+        rows = list(batch) if batch and self.writing else None
+        batch.clear()
+        if rows is not None or self.report:
+            self.send(("rows", rows, present, self.rows_read, self.done_bytes + position))
+
+
+def _dumps_fast(message: Any) -> bytes:
+    """Pickle without the memo (the rows hold no cycles): a third of the time of ``pickle.dumps``."""
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True
+    pickler.dump(message)
+    return out.getvalue()
+
+
+def _child_main(pipe: Any, files: list[tuple[str, str]], user_key: str, skip_invalid: bool, batch_rows: int,
+                progress: bool) -> None:
+    """Entry point of the reading process: read every file, send batches, then the bad rows and the rest.
+    Ctrl-C is the parent's to handle; a parent that has gone away (closed pipe) ends this process quietly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        def send(message: Any) -> None:
+            pipe.send_bytes(_dumps_fast(message))
+
+        run = _ChildRun(send, skip_invalid=skip_invalid, batch_rows=batch_rows, progress=progress)
+        try:
+            for name, kind in files:
+                run.read_file(Path(name), kind, user_key)
+        except Exception as error:  # sent to the parent, which raises it (or reports it as one line)
+            try:
+                send(("error", error))
+            except Exception:
+                send(("error", InputError(f"import: {type(error).__name__}: {error}")))
+            return
+        send(("done", run.bad, run.bad_count, run.unknown, run.rows_read, run.done_bytes))
+    except (OSError, EOFError):
+        pass
+    finally:
+        with suppress(OSError):
+            pipe.close()
+
+
+def _read_in_child(run: _Run, paths: Sequence[Path], kinds: Sequence[str], user_key: str) -> None:
+    """Read and normalise the files in a second process while this one inserts the batches it sends.
+
+    On two cores the import then costs about the larger of reading and inserting instead of their sum. The
+    rows, bad rows, warnings and progress are exactly those of reading in this process (tests compare both).
+    """
+    context = multiprocessing.get_context("spawn")
+    receive, send = context.Pipe(duplex=False)
+    process = context.Process(
+        target=_child_main, daemon=True, name="campaign-connector-import-reader",
+        args=(send, [(str(path), kind) for path, kind in zip(paths, kinds, strict=True)], user_key,
+              run.skip_invalid, run.batch_rows, run.progress is not None),
+    )
+    process.start()
+    send.close()
+    try:
+        while True:
+            try:
+                message = pickle.loads(receive.recv_bytes())
+            except EOFError:
+                raise InputError(
+                    f"import: the reading process ended unexpectedly (exit code {process.exitcode}); nothing was "
+                    "stored (run the import again)") from None
+            if message[0] == "rows":
+                _, rows, present, run.rows_read, position = message
+                if rows:
+                    run.store_rows(rows, present)
+                if run.progress is not None:
+                    run.progress(run.rows_read, position, run.total_bytes)
+            elif message[0] == "done":
+                _, run.bad, run.bad_count, run.unknown, run.rows_read, run.done_bytes = message
+                return
+            else:
+                raise message[1]
+    finally:
+        receive.close()
+        if process.is_alive():
+            process.terminate()
+        process.join()
+
+
 def _raw_text(raw: Any) -> str | None:
     if raw is None or isinstance(raw, str):
         return raw
@@ -602,8 +726,11 @@ def import_event_files(
     with store.atomic():
         import_id = start_import(store, kind="events", files=names, format=",".join(sorted(set(kinds))))
         run.writer = EventWriter(store, import_id)
-        for path, kind in zip(paths, kinds, strict=True):
-            run.read_file(path, kind, user_key)
+        if run.total_bytes >= _parse_process_min_bytes():
+            _read_in_child(run, paths, kinds, user_key)
+        else:
+            for path, kind in zip(paths, kinds, strict=True):
+                run.read_file(path, kind, user_key)
         run.fail_if_bad()
         by_event = run.writer.finish()
         finish_import(store, import_id, stored=run.writer.stored, duplicates=run.writer.duplicates,
