@@ -106,6 +106,10 @@ class PartTotals(NamedTuple):
     """Logged events read."""
     decisions: int
     """Decision rows written."""
+    statuses: dict[tuple[str, str, str | None], int]
+    """Decisions written per (campaign, status, reason)."""
+    conversions: dict[tuple[str, int], int]
+    """Conversions written per (campaign, control 0/1)."""
 
 
 def run_replay(
@@ -161,8 +165,8 @@ def run_replay(
         }
         with store.atomic():
             record_run_source(store, run.id, log_fingerprint=fingerprint, until=horizon, options=options)
-            _apply_cross_user(store, run.id, config)
-            counts = _counts(store, run.id, config)
+            changed = _apply_cross_user(store, run.id, config)
+            counts = _counts(store, run.id, config, parts, changed)
             complete_run(store, run.id, counts=counts, events=sum(p.events for p in parts),
                          users=sum(p.users for p in parts))
     except BaseException:
@@ -187,6 +191,8 @@ def replay_part(
     users and at the end."""
     decisions: list[tuple[Any, ...]] = []
     conversions: list[tuple[Any, ...]] = []
+    statuses: dict[tuple[str, str, str | None], int] = {}
+    converted: dict[tuple[str, int], int] = {}
     seq = users = events = 0
 
     def flush() -> None:
@@ -202,8 +208,12 @@ def replay_part(
         for decision in result.decisions:
             decisions.append(decision_row(run_id, seq, decision))
             seq += 1
+            key = (decision.campaign, decision.status, decision.reason)
+            statuses[key] = statuses.get(key, 0) + 1
         for conversion in result.conversions:
             conversions.append(conversion_row(run_id, base + conversion.decision, conversion))
+            group = (conversion.campaign, int(conversion.control))
+            converted[group] = converted.get(group, 0) + 1
         users += 1
         events += len(timeline)
         if len(decisions) + len(conversions) >= BATCH_ROWS:
@@ -214,7 +224,7 @@ def replay_part(
         flush()
     if tick is not None:
         tick(users, events)
-    return PartTotals(users, events, seq)
+    return PartTotals(users, events, seq, statuses, converted)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -321,14 +331,24 @@ def _replay_in_workers(
 # After the per-user pass
 
 
-def _apply_cross_user(store: Store, run_id: int, config: Config) -> None:
+def _apply_cross_user(store: Store, run_id: int, config: Config) -> set[str]:
+    """Apply ``max_recipients`` and ``rate_limit``; return the campaigns whose decisions they changed."""
+    changed = set()
     for campaign in config.campaigns:
-        if campaign.max_recipients is not None:
-            apply_send_changes(store, run_id, apply_max_recipients(
-                (Send(*row) for row in iter_sends(store, run_id, campaign.id)), campaign.max_recipients))
-        if campaign.rate_limit_per_minute is not None:
-            apply_send_changes(store, run_id, apply_rate_limit(
-                (Send(*row) for row in iter_sends(store, run_id, campaign.id)), campaign.rate_limit_per_minute))
+        if campaign.max_recipients is not None and apply_send_changes(store, run_id, apply_max_recipients(
+                (Send(*row) for row in iter_sends(store, run_id, campaign.id)), campaign.max_recipients)):
+            changed.add(campaign.id)
+        if campaign.rate_limit_per_minute is not None and apply_send_changes(store, run_id, apply_rate_limit(
+                (Send(*row) for row in iter_sends(store, run_id, campaign.id)), campaign.rate_limit_per_minute)):
+            changed.add(campaign.id)
+    return changed
+
+
+def _status_order(item: tuple[tuple[str, str, str | None], int]) -> tuple[str, str, str]:
+    """The order ``status_counts`` gives (campaign, status, reason; no reason first), so that the counts'
+    dictionaries list their keys as before."""
+    campaign, status, reason = item[0]
+    return campaign, status, "" if reason is None else "\x01" + reason
 
 
 def _empty_counts() -> dict[str, Any]:
@@ -336,19 +356,36 @@ def _empty_counts() -> dict[str, Any]:
             "control_conversions": 0}
 
 
-def _counts(store: Store, run_id: int, config: Config) -> dict[str, Any]:
+def _counts(store: Store, run_id: int, config: Config, parts: list[PartTotals], changed: set[str]) -> dict[str, Any]:
     """The run's counts: per campaign (every simulated campaign, in config order, zeros included) and in total,
-    decisions by status and by reason, and conversions of sends and of control enrollments."""
+    decisions by status and by reason, and conversions of sends and of control enrollments.
+
+    They are the workers' tallies of what they wrote, except for the ``changed`` campaigns (the cross-user
+    rules changed their decisions afterwards), which are counted in the database."""
+    statuses: dict[tuple[str, str, str | None], int] = {}
+    converted: dict[tuple[str, int], int] = {}
+    for part in parts:
+        for key, n in part.statuses.items():
+            if key[0] not in changed:
+                statuses[key] = statuses.get(key, 0) + n
+        for group, n in part.conversions.items():
+            if group[0] not in changed:
+                converted[group] = converted.get(group, 0) + n
+    for campaign_id in sorted(changed):
+        for campaign, status, reason, n in status_counts(store, run_id, campaign_id):
+            statuses[campaign, status, reason] = n
+        for campaign, control, n in conversion_counts(store, run_id, campaign_id):
+            converted[campaign, control] = n
     campaigns = {c.id: _empty_counts() for c in config.campaigns if c.simulated and c.status != "draft"}
     totals = _empty_counts()
-    for campaign, status, reason, n in status_counts(store, run_id):
+    for (campaign, status, reason), n in sorted(statuses.items(), key=_status_order):
         for bucket in (campaigns.setdefault(campaign, _empty_counts()), totals):
             bucket["triggered"] += n
             bucket[status] += n
             if reason is not None:
                 bucket["reasons"][reason] = bucket["reasons"].get(reason, 0) + n
-    for campaign, control, n in conversion_counts(store, run_id):
-        key = "control_conversions" if control else "conversions"
+    for (campaign, control), n in sorted(converted.items()):
+        field = "control_conversions" if control else "conversions"
         for bucket in (campaigns.setdefault(campaign, _empty_counts()), totals):
-            bucket[key] += n
+            bucket[field] += n
     return {"campaigns": campaigns, "totals": totals}

@@ -184,6 +184,57 @@ def test_workers_give_the_same_decisions_as_one_worker(tmp_path: Path) -> None:
         assert (one.users, one.events, one.counts) == (two.users, two.events, two.counts)
 
 
+SECOND_FOLLOW_UP = """\
+  - id: capped_follow_up
+    channels: [email]
+    status: active
+    published_at: 2026-01-01T00:00:00Z
+    triggers:
+      - {interaction: click_email, campaign: welcome_email}
+    delay: 2 hours
+    max_recipients: 7
+    conversion_events:
+      - {event: purchase, within: 2 days}
+"""
+
+
+def recount(store: Store, run_id: int) -> dict[str, Any]:
+    """A run's counts worked out again from its stored rows, independently of the replay's tallies."""
+    campaigns: dict[str, Any] = {}
+    for campaign, status, reason, n in store.conn.execute(
+            "SELECT campaign, status, reason, count(*) FROM decisions WHERE run_id = ? GROUP BY 1, 2, 3", (run_id,)):
+        bucket = campaigns.setdefault(campaign, {"triggered": 0, "reasons": {}, "conversions": 0,
+                                                 "control_conversions": 0})
+        bucket["triggered"] += n
+        bucket[status] = bucket.get(status, 0) + n
+        if reason is not None:
+            bucket["reasons"][reason] = n
+    for campaign, control, n in store.conn.execute(
+            "SELECT campaign, control, count(*) FROM conversions WHERE run_id = ? GROUP BY 1, 2", (run_id,)):
+        campaigns[campaign]["control_conversions" if control else "conversions"] = n
+    return campaigns
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_runs_counts_are_those_of_its_stored_rows_after_the_cross_user_rules(tmp_path: Path, workers: int) -> None:
+    """The counts come from what the per-user pass wrote, except for the campaigns a cross-user rule changed
+    afterwards (max_recipients here drops sends and their conversions): those are counted again."""
+    path = tmp_path / "c.db"
+    with Store.open(path) as s:
+        write_log(s, 40)
+        run = run_replay(s, load_config_text(CONFIG + SECOND_FOLLOW_UP, "c.yaml"), workers=workers, db_path=path)
+        expected = recount(s, run.id)
+    capped = expected["capped_follow_up"]
+    assert capped["reasons"].get("max_recipients", 0) > 0 and capped["conversions"] > 0  # the rule bit
+    assert expected["follow_up"]["conversions"] > 0
+    for campaign, counts in expected.items():
+        stored = run.counts["campaigns"][campaign]
+        assert {key: value for key, value in stored.items() if value or key == "triggered"} == {
+            key: value for key, value in counts.items() if value or key == "triggered"}
+    assert run.counts["totals"]["triggered"] == sum(c["triggered"] for c in expected.values())
+    assert run.counts["totals"]["conversions"] == sum(c["conversions"] for c in expected.values())
+
+
 def test_a_failing_worker_is_an_error_and_leaves_no_run(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
     with Store.open(path) as s:

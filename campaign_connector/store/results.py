@@ -111,12 +111,18 @@ def count_decisions(store: Store, run_id: int, filt: DecisionFilter | None = Non
     return int(store.conn.execute(f"SELECT count(*) FROM decisions WHERE {where}", params).fetchone()[0])
 
 
-def status_counts(store: Store, run_id: int) -> list[tuple[str, str, str | None, int]]:
-    """(campaign, status, reason, count) for every combination that occurs, ordered by those columns."""
+def status_counts(store: Store, run_id: int, campaign: str | None = None) -> list[tuple[str, str, str | None, int]]:
+    """(campaign, status, reason, count) for every combination that occurs (in one ``campaign`` if given),
+    ordered by those columns."""
+    where = "run_id = ?"
+    params: list[Any] = [run_id]
+    if campaign is not None:
+        where = "run_id = ? AND campaign = ?"
+        params.append(campaign)
     return store.conn.execute(
-        "SELECT campaign, status, reason, count(*) FROM decisions WHERE run_id = ? "
+        f"SELECT campaign, status, reason, count(*) FROM decisions WHERE {where} "
         "GROUP BY campaign, status, reason ORDER BY campaign, status, reason",
-        (run_id,),
+        params,
     ).fetchall()
 
 

@@ -258,12 +258,12 @@ def apply_send_changes(store: Store, run_id: int, changes: Iterable[tuple[int, s
     return changed
 
 
-def conversion_counts(store: Store, run_id: int) -> list[tuple[str, int, int]]:
-    """(campaign, control 0/1, count) of a run's conversions."""
+def conversion_counts(store: Store, run_id: int, campaign: str) -> list[tuple[str, int, int]]:
+    """(campaign, control 0/1, count) of a run's conversions of one campaign."""
     return store.conn.execute(
-        "SELECT campaign, control, count(*) FROM conversions WHERE run_id = ? GROUP BY campaign, control "
-        "ORDER BY campaign, control",
-        (run_id,),
+        "SELECT campaign, control, count(*) FROM conversions WHERE run_id = ? AND campaign = ? "
+        "GROUP BY campaign, control ORDER BY campaign, control",
+        (run_id, campaign),
     ).fetchall()
 
 
