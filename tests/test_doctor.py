@@ -6,10 +6,14 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from clikit import run
+from clikit import CONFIG, run
 
+from campaign_connector.config import load_config_text
 from campaign_connector.errors import StoreError
+from campaign_connector.importer import import_event_rows
+from campaign_connector.replay import run_replay
 from campaign_connector.store import Store
+from campaign_connector.store.runs import find_run
 from campaign_connector.store.schema import SCHEMA_VERSION
 
 
@@ -56,6 +60,25 @@ def test_an_older_database_is_migrated(tmp_path: Path) -> None:
     sqlite3.connect(db).close()  # an empty file: version 0
     with Store.open(db) as store:
         assert store.schema_version() == SCHEMA_VERSION
+
+
+def test_a_version_1_database_keeps_its_events_and_runs_and_loses_the_campaign_index(tmp_path: Path) -> None:
+    """Version 2 drops ``decisions_campaign`` (it only slowed the storing of decisions down)."""
+    db = tmp_path / "x.db"
+    with Store.open(db) as store:
+        import_event_rows(store, [{"user_id": "u1", "time": "2026-01-05T09:00:00Z", "event": "click_email",
+                                   "campaign": "news"}])
+        run = run_replay(store, load_config_text(CONFIG, "c.yaml"), name="old")
+        rows = store.conn.execute("SELECT * FROM decisions").fetchall()
+    assert rows
+    with sqlite3.connect(db) as conn:  # as version 1 left it
+        conn.execute("CREATE INDEX decisions_campaign ON decisions (run_id, campaign, status)")
+        conn.execute("PRAGMA user_version = 1")
+    with Store.open(db) as store:
+        assert store.schema_version() == SCHEMA_VERSION == 2
+        assert store.conn.execute("SELECT name FROM sqlite_master WHERE name = 'decisions_campaign'").fetchall() == []
+        assert store.conn.execute("SELECT * FROM decisions").fetchall() == rows
+        assert find_run(store, "old").counts == run.counts
 
 
 def test_a_foreign_sqlite_database_is_not_touched(tmp_path: Path) -> None:

@@ -110,6 +110,16 @@ def test_user_ranges_balance_event_counts() -> None:
     assert max(sizes) - min(sizes) <= 10
 
 
+def test_user_ranges_never_split_a_user_nor_leave_a_range_empty() -> None:
+    """The first user holds most events: the bounds that fall inside their events are dropped, not doubled."""
+    db = Store.open(":memory:")
+    import_event_rows(db, [ev("a", f"2026-01-01T00:00:{j:02d}Z") for j in range(30)]
+                      + [ev(user, "2026-01-01T00:00:00Z") for user in ("b", "c", "d")])
+    assert user_ranges(db, 2) == [(None, None)]
+    assert user_ranges(db, 12) == [(None, "b"), ("b", None)]
+    assert user_ranges(db, 33) == [(None, "b"), ("b", "c"), ("c", "d"), ("d", None)]
+
+
 def test_user_ranges_of_an_empty_log_is_one_open_range() -> None:
     assert user_ranges(Store.open(":memory:"), 4) == [(None, None)]
 

@@ -290,20 +290,20 @@ def user_ranges(store: Store, n: int) -> list[tuple[str | None, str | None]]:
     """Split users into at most ``n`` contiguous ``[lo, hi)`` user_id ranges of similar event counts.
 
     The first range starts at None (everything below) and the last ends at None (everything above), so the
-    ranges cover every user_id; fewer than ``n`` come back when there are fewer users than ``n``.
+    ranges cover every user_id; fewer than ``n`` come back when there are fewer users than ``n``. Each bound is
+    the user whose events include the k/n-th event in user order, found with an ``OFFSET`` over the
+    ``(user_id, time, seq)`` index (SQLite skips rows without handing them to Python).
     """
     total = store.conn.execute("SELECT count(*) FROM events").fetchone()[0]
     if n <= 1 or total == 0:
         return [(None, None)]
+    first = store.conn.execute("SELECT min(user_id) FROM events").fetchone()[0]
     bounds: list[str] = []
-    done = 0
-    target = total / n
-    cursor = store.conn.execute("SELECT user_id, count(*) FROM events GROUP BY user_id ORDER BY user_id")
-    for user_id, count in cursor:
-        if done >= target * (len(bounds) + 1) and len(bounds) < n - 1:
+    for k in range(1, n):
+        (user_id,) = store.conn.execute("SELECT user_id FROM events ORDER BY user_id LIMIT 1 OFFSET ?",
+                                        (total * k // n,)).fetchone()
+        if user_id > (bounds[-1] if bounds else first):
             bounds.append(user_id)
-        done += count
-    cursor.close()
     edges: list[str | None] = [None, *bounds, None]
     return list(zip(edges[:-1], edges[1:], strict=True))
 
