@@ -10,6 +10,10 @@ the default threshold keeps these small files in one. (Killed and interrupted im
 from __future__ import annotations
 
 import gzip
+import os
+import signal
+import subprocess
+import sys
 from dataclasses import astuple
 from pathlib import Path
 from typing import Any
@@ -19,7 +23,7 @@ import pytest
 
 from campaign_connector import importer
 from campaign_connector.errors import InputError
-from campaign_connector.importer import PARSE_PROCESS_ENV, import_event_files
+from campaign_connector.importer import PARSE_PROCESS_ENV, PAUSE_ENV, import_event_files
 from campaign_connector.store import Store
 
 CSV = (
@@ -177,3 +181,34 @@ def test_the_second_process_is_used_from_the_threshold_on(tmp_path: Path, monkey
         with Store.open(tmp_path / f"t{threshold}.db") as store:
             assert import_event_files(store, [path]).stored == 3
         assert started == expected
+
+
+def reading_processes(pid: int) -> list[int]:
+    """The spawned children of ``pid`` that run a ``Process`` (not multiprocessing's resource tracker)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            if b"pipe_handle=" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(int(child))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds the reading process through /proc")
+def test_a_reading_process_that_dies_is_one_line_and_nothing_is_stored(tmp_path: Path) -> None:
+    db = tmp_path / "t.db"
+    Store.open(db).close()
+    log = tmp_path / "e.csv"
+    log.write_text("user_id,time,event,id\n" + "".join(f"u{i % 50},{1767603600 + i},open_email,e{i}\n"
+                                                        for i in range(20_000)), encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "campaign_connector", "import", "--db", str(db), str(log)],
+                            stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, PARSE_PROCESS_ENV: "0", PAUSE_ENV: "500:2"})
+    assert proc.stderr is not None and proc.stderr.readline() == "test hook: paused\n"
+    [reader] = reading_processes(proc.pid)
+    os.kill(reader, signal.SIGKILL)
+    assert proc.wait(timeout=30) == 1
+    assert proc.stderr.read() == ("Error: import: the reading process ended unexpectedly (exit code -9); nothing was "
+                                  "stored (run the import again)\n")
+    with Store.open(db) as store:
+        assert store.conn.execute("SELECT count(*) FROM events").fetchone() == (0,)
+        assert store.conn.execute("SELECT count(*) FROM imports").fetchone() == (0,)
