@@ -537,12 +537,12 @@ class _ChildRun(_Run):
         super().__init__(None, skip_invalid=skip_invalid, progress=None)  # type: ignore[arg-type]
         self.send = send
         self.batch_rows = batch_rows
-        self.report = progress
+        self.reporting = progress
 
     def flush(self, batch: list[tuple[Any, ...]], position: int = 0, present: frozenset[str] | None = None) -> None:
         rows = list(batch) if batch and self.writing else None
         batch.clear()
-        if rows is not None or self.report:
+        if rows is not None or self.reporting:
             self.send(("rows", rows, present, self.rows_read, self.done_bytes + position))
 
 
@@ -602,6 +602,7 @@ def _read_in_child(run: _Run, paths: Sequence[Path], kinds: Sequence[str], user_
             try:
                 message = pickle.loads(receive.recv_bytes())
             except EOFError:
+                process.join(timeout=10)
                 raise InputError(
                     f"import: the reading process ended unexpectedly (exit code {process.exitcode}); nothing was "
                     "stored (run the import again)") from None
