@@ -23,7 +23,8 @@ is stored and ``BadRowsError`` lists the first 20 as ``FILE:LINE: message``. Wit
 rows are stored and each bad row goes to the rejects file (one JSON object per line: file, line, reason,
 raw). A killed import leaves the database as it was (SQLite rolls the journal back).
 
-Two processes for big logs: from ``PARSE_PROCESS_MIN_BYTES`` of input on, a second process reads and
+Two processes for big logs (``second_process=True``, as the command line asks): from
+``PARSE_PROCESS_MIN_BYTES`` of input on, a second process reads and
 normalises the files and sends prepared batches down a pipe, while this one inserts them (``_read_in_child``);
 the rows, bad rows, warnings and progress are those of reading here. The transaction stays in this process, so
 a killed or interrupted import still leaves the database as it was, and the reading process ends with it.
@@ -702,11 +703,16 @@ def import_event_files(
     rejects: Path | str | None = None,
     user_key: str = "user_id",
     progress: ProgressCallback | None = None,
+    second_process: bool = False,
 ) -> ImportSummary:
     """Import event logs (CSV, JSON lines, Currents Avro/JSON; ``.gz`` too) in one transaction.
 
     Raises ``InputError`` for unreadable files and, unless ``skip_invalid``, ``BadRowsError`` for bad rows
     (nothing stored). With ``skip_invalid`` bad rows go to ``rejects`` (default ``<input>.rejects.jsonl``).
+
+    ``second_process``: read logs of ``PARSE_PROCESS_MIN_BYTES`` or more in a second process (the command
+    line does). Off by default: that process is spawned, and spawning re-imports the caller's main module,
+    which a script without an ``if __name__ == "__main__":`` guard cannot survive.
     """
     started = clock.perf_counter()
     if user_key not in USER_KEYS:
@@ -727,7 +733,7 @@ def import_event_files(
     with store.atomic():
         import_id = start_import(store, kind="events", files=names, format=",".join(sorted(set(kinds))))
         run.writer = EventWriter(store, import_id)
-        if run.total_bytes >= _parse_process_min_bytes():
+        if second_process and run.total_bytes >= _parse_process_min_bytes():
             _read_in_child(run, paths, kinds, user_key)
         else:
             for path, kind in zip(paths, kinds, strict=True):

@@ -2,9 +2,9 @@
 
 The rule pinned here: whichever process reads, an import stores the same rows in the same order, counts the
 same duplicates, rejects the same rows with the same messages, warns the same, writes the same rejects file
-and reports the same progress. ``PARSE_PROCESS_ENV`` = 0 sends even a tiny file through the second process;
-the default threshold keeps these small files in one. (Killed and interrupted imports on that path are in
-``test_faults.py``.)
+and reports the same progress. ``PARSE_PROCESS_ENV`` = 0 sends even a tiny file through the second process
+when the caller asks for one (``second_process=True``, as the command line does); the default threshold keeps
+these small files in one. (Killed and interrupted imports on that path are in ``test_faults.py``.)
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def import_with(second_process: bool, monkeypatch: pytest.MonkeyPatch, folder: P
     progress: list[tuple[int, int, int]] = []
     with Store.open(folder / "t.db") as store:
         try:
-            summary = import_event_files(store, [folder / name for name in files],
+            summary = import_event_files(store, [folder / name for name in files], second_process=second_process,
                                          progress=lambda *call: progress.append(call), **options)
             outcome: Any = (summary.stored, summary.duplicates, summary.rejected, summary.by_event,
                             summary.warnings, [Path(f).name for f in summary.rejects_files])
@@ -145,7 +145,7 @@ def test_an_unreadable_input_is_the_same_one_line_error(tmp_path: Path, monkeypa
     bad = tmp_path / "bad.csv"
     bad.write_text("who,when\nu,1\n", encoding="utf-8")
     with Store.open(tmp_path / "t.db") as store, pytest.raises(InputError) as caught:
-        import_event_files(store, [bad])
+        import_event_files(store, [bad], second_process=True)
     assert type(caught.value) is InputError
     assert str(caught.value).startswith(f"{bad}:")
     assert "user_id" in str(caught.value)
@@ -179,8 +179,29 @@ def test_the_second_process_is_used_from_the_threshold_on(tmp_path: Path, monkey
     for threshold, expected in ((size + 1, []), (size, [size])):
         monkeypatch.setenv(PARSE_PROCESS_ENV, str(threshold))
         with Store.open(tmp_path / f"t{threshold}.db") as store:
-            assert import_event_files(store, [path]).stored == 3
+            assert import_event_files(store, [path], second_process=True).stored == 3
         assert started == expected
+
+
+def test_a_library_caller_reads_in_one_process_unless_it_asks(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spawning re-imports the caller's main module: a script calling ``import_event_files`` without a
+    ``__main__`` guard would run again in the child and fail. So only callers that ask get the second process,
+    however big the input; ``campaign-connector import`` asks."""
+    monkeypatch.setattr(importer, "_read_in_child", lambda *args: pytest.fail("a second process was started"))
+    monkeypatch.setenv(PARSE_PROCESS_ENV, "0")
+    path = tmp_path / "e.csv"
+    path.write_text(CSV.split("u4,")[0], encoding="utf-8")
+    with Store.open(tmp_path / "t.db") as store:
+        assert import_event_files(store, [path]).stored == 3
+    script = tmp_path / "unguarded.py"
+    script.write_text("from campaign_connector.importer import import_event_files\n"
+                      "from campaign_connector.store import Store\n"
+                      f"with Store.open({str(tmp_path / 'u.db')!r}) as store:\n"
+                      f"    print(import_event_files(store, [{str(path)!r}]).stored)\n", encoding="utf-8")
+    ran = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, PARSE_PROCESS_ENV: "0"})
+    assert (ran.returncode, ran.stdout, ran.stderr) == (0, "3\n", "")
 
 
 def reading_processes(pid: int) -> list[int]:
