@@ -345,10 +345,10 @@ def _apply_cross_user(store: Store, run_id: int, config: Config) -> set[str]:
 
 
 def _status_order(item: tuple[tuple[str, str, str | None], int]) -> tuple[str, str, str]:
-    """The order ``status_counts`` gives (campaign, status, reason; no reason first), so that the counts'
-    dictionaries list their keys as before."""
+    """The order ``status_counts`` gives (campaign, status, reason; no reason first: reasons are never empty),
+    so that the counts' dictionaries list their keys as before."""
     campaign, status, reason = item[0]
-    return campaign, status, "" if reason is None else "\x01" + reason
+    return campaign, status, reason or ""
 
 
 def _empty_counts() -> dict[str, Any]:
