@@ -64,7 +64,7 @@ DbOption = typer.Option(
     None, "--db", envvar=DB_ENVVAR, show_envvar=True,
     help="Database file (default ./campaign_connector.db).",
 )
-RunOption = typer.Option(None, "--run", help="Run name or id (default: the latest run).")
+RunOption = typer.Option(None, "--run", help="Run name or id (default: the latest run), or a run folder.")
 
 
 class ValidateFormat(StrEnum):
@@ -299,6 +299,52 @@ def replay(
     print(run.name)
 
 
+class SparkFormat(StrEnum):
+    auto = "auto"
+    csv = "csv"
+    jsonl = "jsonl"
+    currents = "currents"
+    parquet = "parquet"
+
+
+@app.command("spark-replay")
+def spark_replay(
+    config: Path = typer.Argument(..., help="The campaign file (YAML)."),
+    inputs: list[str] = typer.Argument(..., help="Event logs: files, folders or object-store URLs."),
+    output: str = typer.Option(..., "--output", help="The run folder to write (must not exist)."),
+    users: str | None = typer.Option(None, "--users", help="A users file (CSV or JSON lines)."),
+    format: SparkFormat = typer.Option(SparkFormat.auto, "--format", help="auto, csv, jsonl, currents or parquet."),
+    until: str | None = typer.Option(None, "--until", help="Horizon (ISO-8601); default: the last event."),
+    name: str | None = typer.Option(None, "--name", help="Name of the run (default: the folder's name)."),
+    master: str | None = typer.Option(None, "--master", help="Spark master (default local[*]; sc://HOST for Connect)."),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Replay the good rows; bad ones to DIR/rejects/."),
+    user_key: str = typer.Option("user_id", "--user-key", help="Currents user key: user_id or external_user_id."),
+) -> None:
+    """Replay event logs on Apache Spark, without SQLite, into a run folder (Parquet).
+
+    Example: campaign-connector spark-replay campaigns.yaml events/ --output runs/baseline
+    """
+    from campaign_connector.config import InvalidConfig, check_config
+    from campaign_connector.errors import InputError
+    from campaign_connector.spark import replay_on_spark
+    from campaign_connector.timeutil import TimeParseError, parse_time
+
+    try:
+        horizon = None if until is None else parse_time(until)
+    except TimeParseError as error:
+        raise InputError(f"--until: {error} (give an ISO-8601 time like 2026-01-31T23:59:59Z)") from None
+    loaded, problems = check_config(config)
+    if loaded is None or any(p.is_error for p in problems):
+        raise InvalidConfig([p for p in problems if p.is_error] or problems)
+    for warning in problems:
+        err.print(warning.format(), markup=False, soft_wrap=True)
+    result = replay_on_spark(loaded, inputs, output, users=users, format=format.value, until=horizon, name=name,
+                             master=master, skip_invalid=skip_invalid, user_key=user_key)
+    for line in result.summary_lines():
+        err.print(line, markup=False, soft_wrap=True)
+    print(result.output)
+
+
 @app.command()
 def report(
     run: str | None = RunOption,
@@ -313,11 +359,10 @@ def report(
 
     from campaign_connector import report as render
     from campaign_connector.inspection import build_report
-    from campaign_connector.store import Store
-    from campaign_connector.store.runs import find_run
+    from campaign_connector.store.runfolder import open_runs
 
-    with Store.open(db_path(db), create=False) as store:
-        summary = build_report(store, find_run(store, run))
+    with open_runs(db_path(db), [run]) as (store, (found,)):
+        summary = build_report(store, found)
     if format is ReportFormat.json:
         sys.stdout.write(render.report_json(summary))
     elif format is ReportFormat.csv:
@@ -349,9 +394,8 @@ def sends(
     from campaign_connector import report as render
     from campaign_connector.errors import InputError
     from campaign_connector.inspection import sends_filter
-    from campaign_connector.store import Store
     from campaign_connector.store.results import count_decisions, iter_decisions
-    from campaign_connector.store.runs import find_run
+    from campaign_connector.store.runfolder import open_runs
 
     filt = sends_filter(user=user, campaign=campaign, status=status, reason=reason, since=since, before=before)
     if format is SendsFormat.table and output is not None:  # -o FILE.csv / FILE.jsonl says the format itself
@@ -361,8 +405,7 @@ def sends(
         format = by_suffix[output.suffix.lower()]
     if output is not None and output.resolve() == db_path(db).resolve():
         raise InputError(f"{output}: is the database; give -o another file")
-    with Store.open(db_path(db), create=False) as store:
-        found = find_run(store, run)
+    with open_runs(db_path(db), [run]) as (store, (found,)):
         rows = iter_decisions(store, found.id, filt)
         if format is SendsFormat.table:
             total = count_decisions(store, found.id, filt)
@@ -398,9 +441,15 @@ def explain(
     from rich.console import Group
 
     from campaign_connector import report as render
+    from campaign_connector.errors import InputError
     from campaign_connector.inspection import build_explanation
     from campaign_connector.store import Store
+    from campaign_connector.store.runfolder import is_run_folder
     from campaign_connector.store.runs import find_run
+
+    if is_run_folder(run):
+        raise InputError(f"--run {run}: explain re-runs one user's timeline from the stored log, which a run folder "
+                         "does not hold (import the inputs and replay them to explain a user)")
 
     with Store.open(db_path(db), create=False) as store:
         explanation = build_explanation(store, find_run(store, run), user, campaign)
@@ -411,8 +460,8 @@ def explain(
 
 @app.command()
 def diff(
-    run_a: str = typer.Argument(..., help="The baseline run (name or id)."),
-    run_b: str = typer.Argument(..., help="The what-if run (name or id)."),
+    run_a: str = typer.Argument(..., help="The baseline run (name or id, or a run folder)."),
+    run_b: str = typer.Argument(..., help="The what-if run (name or id, or a run folder)."),
     format: ReportFormat = typer.Option(ReportFormat.table, "--format", help="table, json or csv."),
     fail_on_change: bool = typer.Option(False, "--fail-on-change", help="Exit 1 when the runs differ."),
     db: str | None = DbOption,
@@ -427,12 +476,10 @@ def diff(
 
     from campaign_connector import report as render
     from campaign_connector.inspection import build_diff
-    from campaign_connector.store import Store
     from campaign_connector.store.results import iter_diff
-    from campaign_connector.store.runs import find_run
+    from campaign_connector.store.runfolder import open_runs
 
-    with Store.open(db_path(db), create=False) as store:
-        a, b = find_run(store, run_a), find_run(store, run_b)
+    with open_runs(db_path(db), [run_a, run_b]) as (store, (a, b)):
         summary = build_diff(store, a, b)
         rows = iter_diff(store, a.id, b.id)
         if format is ReportFormat.json:
