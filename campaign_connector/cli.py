@@ -9,8 +9,11 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -19,6 +22,9 @@ from campaign_connector import __version__
 from campaign_connector.errors import EXIT_ERROR, CampaignConnectorError
 from campaign_connector.store import DB_ENVVAR, describe_sqlite_error, resolve_db_path
 from campaign_connector.store.runs import RunInfo
+
+if TYPE_CHECKING:
+    from campaign_connector.store import Store
 
 app = typer.Typer(
     name="campaign-connector",
@@ -98,7 +104,7 @@ class TestFormat(StrEnum):
 
 @app.command()
 def validate(
-    config: Path = typer.Argument(..., help="The campaign file (YAML)."),
+    config: Path = typer.Argument(..., help="The campaign file (YAML), or - for standard input."),
     db: str | None = typer.Option(
         None, "--db", help="Also check against this database's event log (only when given: validate never "
         "reads $CAMPAIGN_CONNECTOR_DB, so a CI job's environment cannot change its verdict)."
@@ -122,7 +128,9 @@ def validate(
         print(database_unusable(str(db), error, strict).as_json())  # CI parsing stdout still gets a report
         raise typer.Exit(EXIT_ERROR) from None
     try:
-        outcome = validate_file(config, store=store, db_name=str(db_path(db)) if db else "", strict=strict)
+        text = sys.stdin.read() if str(config) == "-" else None
+        outcome = validate_file(Path("<stdin>") if text is not None else config, store=store,
+                                db_name=str(db_path(db)) if db else "", strict=strict, text=text)
     finally:
         if store is not None:
             store.close()
@@ -138,15 +146,41 @@ def validate(
     raise typer.Exit(outcome.exit_code)
 
 
+@contextmanager
+def _import_store(option: str | None) -> Iterator[Store]:
+    """The database an import writes; when the import fails and the file did not exist before, it is removed,
+    so a failed first import leaves no empty database behind."""
+    from campaign_connector.store import Store
+
+    path = db_path(option)
+    fresh = str(path) != ":memory:" and not path.exists()
+    try:
+        with Store.open(path) as store:
+            yield store
+    except BaseException:
+        if fresh:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with suppress(OSError):
+                    Path(f"{path}{suffix}").unlink()
+        raise
+
+
 @app.command("import")
 def import_(
-    files: list[Path] = typer.Argument(..., help="Event logs: .csv, .jsonl (.gz too), Currents .avro/.json."),
+    files: list[str] = typer.Argument(
+        ..., help="Event logs: files (.csv, .jsonl, Currents .avro/.json; .gz too), folders (walked), s3:// gs:// "
+        "az:// URLs, or - for standard input."),
     format: ImportFormat = typer.Option(ImportFormat.auto, "--format", help="Input format (default: by extension)."),
     skip_invalid: bool = typer.Option(
         False, "--skip-invalid", help="Store good rows; write bad rows to a rejects file."
     ),
     rejects: Path | None = typer.Option(None, "--rejects", help="Rejects file (default <input>.rejects.jsonl)."),
     user_key: str = typer.Option("user_id", "--user-key", help="Currents: user_id or external_user_id."),
+    event_type: str | None = typer.Option(
+        None, "--event-type", help="Currents: the event type of JSON rows that name none and whose path has no "
+        "event_type= folder (e.g. users.messages.email.Open)."),
+    max_rejects: int | None = typer.Option(
+        None, "--max-rejects", min=0, help="With --skip-invalid: more bad rows than this store nothing and exit 1."),
     db: str | None = DbOption,
 ) -> None:
     """Import interaction events into the database (all-or-nothing; re-importing stores nothing twice).
@@ -158,7 +192,6 @@ def import_(
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from campaign_connector.importer import import_event_files, summary_lines
-    from campaign_connector.store import Store
 
     bar = Progress(TextColumn("Importing"), BarColumn(), TextColumn("{task.fields[rows]:,} rows  {task.fields[rate]}"),
                    TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal)
@@ -169,17 +202,18 @@ def import_(
         rate = rows / max(time.monotonic() - started, 1e-6)
         bar.update(task, completed=done, total=total, rows=rows, rate=f"{rate:,.0f} rows/s")
 
-    with Store.open(db_path(db)) as store, bar:
+    with _import_store(db) as store, bar:
         summary = import_event_files(store, files, format=format.value, skip_invalid=skip_invalid, rejects=rejects,
                                      user_key=user_key, progress=progress if err.is_terminal else None,
-                                     second_process=True)
+                                     second_process=True, event_type=event_type, max_rejects=max_rejects)
     for line in summary_lines(summary):
         err.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("import-users")
 def import_users(
-    file: Path = typer.Argument(..., help="Users file: CSV or JSONL with user_id, timezone, attributes."),
+    file: str = typer.Argument(
+        ..., help="Users file: CSV or JSONL with user_id, timezone, attributes (a URL, or - for standard input)."),
     format: ImportFormat = typer.Option(ImportFormat.auto, "--format", help="csv or jsonl (default: by extension)."),
     db: str | None = DbOption,
 ) -> None:
@@ -188,9 +222,8 @@ def import_users(
     Example: campaign-connector import-users users.csv
     """
     from campaign_connector.importer import import_user_files, summary_lines
-    from campaign_connector.store import Store
 
-    with Store.open(db_path(db)) as store:
+    with _import_store(db) as store:
         summary = import_user_files(store, file, format=format.value)
     for line in summary_lines(summary):
         err.print(line, markup=False, highlight=False, soft_wrap=True)

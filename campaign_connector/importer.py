@@ -52,13 +52,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from hashlib import blake2b
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from campaign_connector.errors import InputError
 from campaign_connector.inputs import READ_ERRORS, Opened, check_file, raw_lines, reader_kind
 from campaign_connector.inputs.csvfile import CsvFile
-from campaign_connector.inputs.currents import USER_KEYS, avro_records, json_record, to_event_row
+from campaign_connector.inputs.currents import USER_KEYS, NoUser, Record, avro_records, json_records, to_event_row
 from campaign_connector.inputs.jsonl import json_rows
+from campaign_connector.inputs.sources import STDIN, Source, open_sources
 from campaign_connector.store import Store
 from campaign_connector.store.events import (
     EventWriter,
@@ -88,6 +89,8 @@ REQUIRED_EVENT_FIELDS: tuple[str, ...] = ("user_id", "time", "event")
 USER_FIELDS: tuple[str, ...] = ("user_id", "timezone", "global_control_group", "unsubscribed")
 
 _EVENT_FIELD_SET = frozenset(EVENT_FIELDS)
+#: Keys a JSON-lines row may carry besides the event-log fields: ``bot`` marks a suspected bot click (inert).
+_ROW_FIELD_SET = _EVENT_FIELD_SET | {"bot"}
 #: Columns a CSV row can fill whatever its header (a content-hash id; machine_open from a derived name).
 _ALWAYS = frozenset({"id", "user_id", "time", "event", "machine_open"})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -150,6 +153,12 @@ class ImportSummary:
     """Rejects files written."""
     seconds: float = 0.0
     """Wall time."""
+    no_user: dict[str, int] = field(default_factory=dict)
+    """Records without a user (null or missing user key), skipped, per Currents event type."""
+    skipped_files: int = 0
+    """Files in the given folders that are not event files, left out."""
+    bot_clicks: int = 0
+    """Stored events flagged as suspected bot clicks (inert in the replay)."""
 
 
 class _Bad(Exception):
@@ -253,7 +262,7 @@ def _content_id(values: Sequence[Any]) -> str:
 def _event_tuple(
     user_id: str | None, time: Any, event: str | None, campaign: str | None, event_id: str | None,
     alias: str | None, button: str | None, page: str | None, machine: Any, index: Any, zone: str | None,
-    properties: Any, extra: dict[str, Any] | None,
+    properties: Any, extra: dict[str, Any] | None, bot: Any = None,
 ) -> tuple[Any, ...]:
     """One row's fields (text fields already str or None) → the ``EVENT_COLUMNS`` tuple; ``_Bad`` if bad.
 
@@ -287,7 +296,7 @@ def _event_tuple(
             (user_id, ms, event, campaign, alias, button, page, machine_open, conversion_index, zone, props)
         )
     return (event_id, user_id, ms, event, campaign or 0, alias or 0, button or 0, page or 0, machine_open,
-            conversion_index, zone or 0, props or 0)
+            conversion_index, zone or 0, props or 0, 0 if bot is None or bot == "" else _machine(bot))
 
 
 def _text(name: str, value: Any) -> str | None:
@@ -305,7 +314,7 @@ def _text(name: str, value: Any) -> str | None:
 def _mapping_tuple(obj: dict[str, Any], unknown: set[str]) -> tuple[Any, ...]:
     """A JSON-lines-shaped row → the ``EVENT_COLUMNS`` tuple."""
     get = obj.get
-    extra_keys = obj.keys() - _EVENT_FIELD_SET
+    extra_keys = obj.keys() - _ROW_FIELD_SET
     extra = None
     if extra_keys:
         unknown.update(extra_keys)
@@ -319,11 +328,14 @@ def _mapping_tuple(obj: dict[str, Any], unknown: set[str]) -> tuple[Any, ...]:
     machine = get("machine_open")
     if isinstance(machine, dict | list):
         raise _Bad(f"machine_open: expected true or false, got {_kind(machine)}")
+    bot = get("bot")
+    if isinstance(bot, dict | list):
+        raise _Bad(f"bot: expected true or false, got {_kind(bot)}")
     return _event_tuple(
         _text("user_id", get("user_id")), get("time"), _text("event", event), _text("campaign", get("campaign")),
         _text("id", get("id")), _text("link_alias", get("link_alias")), _text("button_id", get("button_id")),
         _text("page", get("page")), machine, get("conversion_index"), _text("timezone", get("timezone")),
-        properties, extra,
+        properties, extra, bot,
     )
 
 
@@ -378,6 +390,7 @@ class _Run:
         self.bad: list[BadRow] = []
         self.bad_count = 0
         self.unknown: set[str] = set()
+        self.no_user: dict[str, int] = {}
         self.writer: EventWriter | None = None
         rows, _, seconds = os.environ.get(PAUSE_ENV, "").partition(":")
         self.pause_after = int(rows) if rows.isdigit() else 0
@@ -413,6 +426,18 @@ class _Run:
             sys.stderr.flush()
             clock.sleep(self.pause_seconds)
 
+    def fail_if_too_many(self, max_rejects: int | None) -> None:
+        """``--max-rejects``: more bad rows than that fail a ``skip_invalid`` import too (nothing stored)."""
+        if max_rejects is None or self.bad_count <= max_rejects:
+            return
+        shown = self.bad[:SHOWN_BAD_ROWS]
+        lines = [str(row) for row in shown]
+        if self.bad_count > len(shown):
+            lines.append(f"and {self.bad_count - len(shown)} more")
+        head = (f"{self.bad_count} bad rows, more than --max-rejects {max_rejects}; nothing was stored "
+                "(fix the input, or raise --max-rejects):")
+        raise BadRowsError("\n".join([head, *lines]), shown, self.bad_count)
+
     def fail_if_bad(self, fix: str = SKIP_INVALID_FIX) -> None:
         """All-or-nothing: raise ``BadRowsError`` (the transaction then rolls back) when any row was bad; ``fix``
         says how to fix it (``import-users`` has no ``--skip-invalid``)."""
@@ -428,11 +453,11 @@ class _Run:
 
     # -- event sources ----------------------------------------------------------------------------------
 
-    def read_csv(self, path: Path) -> None:
-        source = CsvFile(path)
+    def read_csv(self, path: Path, name: str) -> None:
+        source = CsvFile(path, name)
         try:
             source.check_header(REQUIRED_EVENT_FIELDS, "user_id,time,event,campaign")
-            self._csv_rows(source, str(path))
+            self._csv_rows(source, name)
         finally:
             source.close()
         self.done_bytes += path.stat().st_size
@@ -440,13 +465,13 @@ class _Run:
     def _csv_rows(self, source: CsvFile, name: str) -> None:
         header = source.header
         width = len(header)
-        at = {column: header.index(column) if column in header else width for column in EVENT_FIELDS}
-        extra_columns = [(column, i) for i, column in enumerate(header) if column not in _EVENT_FIELD_SET]
+        at = {column: header.index(column) if column in header else width for column in _ROW_FIELD_SET}
+        extra_columns = [(column, i) for i, column in enumerate(header) if column not in _ROW_FIELD_SET]
         self.unknown.update(column for column, _ in extra_columns)
         present = _ALWAYS.union(header, ["properties"] if extra_columns else [])
         iu, it, ie, ic, ii = at["user_id"], at["time"], at["event"], at["campaign"], at["id"]
         ia, ib, ip, im, ix = at["link_alias"], at["button_id"], at["page"], at["machine_open"], at["conversion_index"]
-        iz, ipr = at["timezone"], at["properties"]
+        iz, ipr, ibot = at["timezone"], at["properties"], at["bot"]
         batch: list[tuple[Any, ...]] = []
         append = batch.append
         limit = self.batch_rows
@@ -471,7 +496,7 @@ class _Run:
                     if extra_columns:
                         extra = {column: row[i] for column, i in extra_columns if row[i]}
                     values = make(row[iu], row[it], row[ie], row[ic], row[ii], row[ia], row[ib], row[ip], row[im],
-                                  row[ix], row[iz], row[ipr], extra)
+                                  row[ix], row[iz], row[ipr], extra, row[ibot])
                 except _Bad as bad:
                     self.reject(name, line, str(bad), end=last)
                     continue
@@ -503,22 +528,38 @@ class _Run:
                 self.flush(batch, position())
         self.flush(batch, position())
 
-    def read_file(self, path: Path, kind: str, user_key: str) -> None:
+    def read_file(self, source: Source, kind: str, user_key: str, event_type: str | None = None) -> None:
+        """Read one file; ``event_type`` (``--event-type``) types Currents JSON rows that its path does not."""
+        path, name = source.path, source.name
         if kind == "csv":
-            self.read_csv(path)
+            self.read_csv(path, name)
             return
-        opened = Opened(path)
+        opened = Opened(path, name)
         try:
             if kind == "jsonl":
                 records: Iterator[tuple[int, dict[str, Any] | None, str | None, Any]] = json_rows(opened)
             elif kind == "currents-json":
-                records = _currents_json(json_rows(opened), user_key)
+                records = self._currents(json_records(opened, source.event_type or event_type), user_key)
             else:
-                records = _currents_avro(avro_records(opened), user_key)
-            self.read_records(str(path), records, opened.position)
+                records = self._currents(avro_records(opened), user_key)
+            self.read_records(name, records, opened.position)
         finally:
             opened.close()
         self.done_bytes += path.stat().st_size
+
+    def _currents(self, records: Iterator[Record], user_key: str) -> Iterator[
+            tuple[int, dict[str, Any] | None, str | None, Any]]:
+        """Currents records → JSON-lines-shaped rows; records without a user are counted in ``no_user``."""
+        for line, event_type, record, problem, raw in records:
+            if record is None or event_type is None:
+                yield line, None, problem, raw
+                continue
+            try:
+                yield line, to_event_row(event_type, record, user_key), None, raw
+            except NoUser as skipped:
+                self.no_user[skipped.event_type] = self.no_user.get(skipped.event_type, 0) + 1
+            except ValueError as error:
+                yield line, None, str(error), raw
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -556,8 +597,8 @@ def _dumps_fast(message: Any) -> bytes:
     return out.getvalue()
 
 
-def _child_main(pipe: Any, files: list[tuple[str, str]], user_key: str, skip_invalid: bool, batch_rows: int,
-                progress: bool) -> None:
+def _child_main(pipe: Any, files: list[tuple[Source, str]], user_key: str, skip_invalid: bool, batch_rows: int,
+                progress: bool, event_type: str | None = None) -> None:
     """Entry point of the reading process: read every file, send batches, then the bad rows and the rest.
     Ctrl-C is the parent's to handle; a parent that has gone away (closed pipe) ends this process quietly."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -567,15 +608,15 @@ def _child_main(pipe: Any, files: list[tuple[str, str]], user_key: str, skip_inv
 
         run = _ChildRun(send, skip_invalid=skip_invalid, batch_rows=batch_rows, progress=progress)
         try:
-            for name, kind in files:
-                run.read_file(Path(name), kind, user_key)
+            for source, kind in files:
+                run.read_file(source, kind, user_key, event_type)
         except Exception as error:  # sent to the parent, which raises it (or reports it as one line)
             try:
                 send(("error", error))
             except Exception:
                 send(("error", InputError(f"import: {type(error).__name__}: {error}")))
             return
-        send(("done", run.bad, run.bad_count, run.unknown, run.rows_read, run.done_bytes))
+        send(("done", run.bad, run.bad_count, run.unknown, run.rows_read, run.done_bytes, run.no_user))
     except (OSError, EOFError):
         pass
     finally:
@@ -583,7 +624,8 @@ def _child_main(pipe: Any, files: list[tuple[str, str]], user_key: str, skip_inv
             pipe.close()
 
 
-def _read_in_child(run: _Run, paths: Sequence[Path], kinds: Sequence[str], user_key: str) -> None:
+def _read_in_child(run: _Run, sources: Sequence[Source], kinds: Sequence[str], user_key: str,
+                   event_type: str | None) -> None:
     """Read and normalise the files in a second process while this one inserts the batches it sends.
 
     On two cores the import then costs about the larger of reading and inserting instead of their sum. The
@@ -593,8 +635,8 @@ def _read_in_child(run: _Run, paths: Sequence[Path], kinds: Sequence[str], user_
     receive, send = context.Pipe(duplex=False)
     process = context.Process(
         target=_child_main, daemon=True, name="campaign-connector-import-reader",
-        args=(send, [(str(path), kind) for path, kind in zip(paths, kinds, strict=True)], user_key,
-              run.skip_invalid, run.batch_rows, run.progress is not None),
+        args=(send, list(zip(sources, kinds, strict=True)), user_key, run.skip_invalid, run.batch_rows,
+              run.progress is not None, event_type),
     )
     process.start()
     send.close()
@@ -614,7 +656,7 @@ def _read_in_child(run: _Run, paths: Sequence[Path], kinds: Sequence[str], user_
                 if run.progress is not None:
                     run.progress(run.rows_read, position, run.total_bytes)
             elif message[0] == "done":
-                _, run.bad, run.bad_count, run.unknown, run.rows_read, run.done_bytes = message
+                _, run.bad, run.bad_count, run.unknown, run.rows_read, run.done_bytes, run.no_user = message
                 return
             else:
                 raise message[1]
@@ -631,44 +673,28 @@ def _raw_text(raw: Any) -> str | None:
     return json.dumps(raw, ensure_ascii=False, default=str)
 
 
-def _currents_json(rows: Iterator[tuple[int, dict[str, Any] | None, str | None, str]],
-                   user_key: str) -> Iterator[tuple[int, dict[str, Any] | None, str | None, Any]]:
-    for line, obj, problem, raw in rows:
-        if obj is None:
-            yield line, None, problem, raw
-            continue
-        try:
-            event_type, record = json_record(obj)
-            yield line, to_event_row(event_type, record, user_key), None, raw
-        except ValueError as error:
-            yield line, None, str(error), raw
+def _rejects_path(source: Source) -> Path:
+    """``<input>.rejects.jsonl`` next to a local file; for an object or standard input, in the current folder."""
+    if source.local:
+        return source.path.with_name(source.path.name + ".rejects.jsonl")
+    base = "stdin" if source.name == STDIN else source.name.rstrip("/").rsplit("/", 1)[-1]
+    return Path(base + ".rejects.jsonl")
 
 
-def _currents_avro(records: Iterator[tuple[int, str, dict[str, Any]]],
-                   user_key: str) -> Iterator[tuple[int, dict[str, Any] | None, str | None, Any]]:
-    for number, event_type, record in records:
-        try:
-            yield number, to_event_row(event_type, record, user_key), None, record
-        except ValueError as error:
-            yield number, None, str(error), record
-
-
-def _rejects_path(path: Path) -> Path:
-    return path.with_name(path.name + ".rejects.jsonl")
-
-
-def _write_rejects(bad: list[BadRow], rejects: Path | None) -> tuple[str, ...]:
+def _write_rejects(bad: list[BadRow], rejects: Path | None, sources: Sequence[Source]) -> tuple[str, ...]:
     """Write bad rows (raw text filled from the files) to the rejects file(s); return the files written."""
+    by_name = {source.name: source for source in sources}
     by_file: dict[str, list[BadRow]] = {}
     for row in bad:
         by_file.setdefault(row.file, []).append(row)
     targets: dict[Path, list[BadRow]] = {}
     for name, rows in by_file.items():
+        source = by_name.get(name, Source(name, Path(name)))
         spans = {row.line: row.end for row in rows if row.raw is None}
-        texts = raw_lines(Path(name), spans) if spans else {}
+        texts = raw_lines(source.path, spans) if spans else {}
         filled = [row if row.raw is not None else BadRow(row.file, row.line, row.reason, texts.get(row.line), row.end)
                   for row in rows]
-        targets.setdefault(rejects or _rejects_path(Path(name)), []).extend(filled)
+        targets.setdefault(rejects or _rejects_path(source), []).extend(filled)
     for target, rows in targets.items():
         try:
             with target.open("w", encoding="utf-8") as out:
@@ -704,11 +730,19 @@ def import_event_files(
     user_key: str = "user_id",
     progress: ProgressCallback | None = None,
     second_process: bool = False,
+    event_type: str | None = None,
+    max_rejects: int | None = None,
+    stdin: BinaryIO | None = None,
 ) -> ImportSummary:
     """Import event logs (CSV, JSON lines, Currents Avro/JSON; ``.gz`` too) in one transaction.
 
+    Each of ``files`` is a file, a folder (walked for event files), an object-store URL or ``-`` (``stdin``,
+    default the process's standard input); see ``inputs.sources``. ``event_type`` types Currents JSON rows that
+    neither name a type nor sit under an ``event_type=`` folder.
+
     Raises ``InputError`` for unreadable files and, unless ``skip_invalid``, ``BadRowsError`` for bad rows
-    (nothing stored). With ``skip_invalid`` bad rows go to ``rejects`` (default ``<input>.rejects.jsonl``).
+    (nothing stored). With ``skip_invalid`` bad rows go to ``rejects`` (default ``<input>.rejects.jsonl``),
+    unless there are more than ``max_rejects`` of them: then ``BadRowsError`` and nothing is stored.
 
     ``second_process``: read logs of ``PARSE_PROCESS_MIN_BYTES`` or more in a second process (the command
     line does). Off by default: that process is spawned, and spawning re-imports the caller's main module,
@@ -717,35 +751,43 @@ def import_event_files(
     started = clock.perf_counter()
     if user_key not in USER_KEYS:
         raise InputError(f"--user-key {user_key}: unknown user key (use {' or '.join(USER_KEYS)})")
-    paths = [Path(f) for f in files]
-    if not paths:
+    if max_rejects is not None and max_rejects < 0:
+        raise InputError(f"--max-rejects {max_rejects}: must be 0 or more")
+    if not files:
         raise InputError("no files to import (give one or more event logs)")
-    kinds = []
-    for path in paths:
-        check_file(path)
-        kinds.append(reader_kind(path, format))
-    if rejects is not None and Path(rejects).resolve() in {*(path.resolve() for path in paths),
-                                                           Path(str(store.path)).resolve()}:
-        raise InputError(f"--rejects {rejects}: is an input file or the database (give the rejects another path)")
-    run = _Run(store, skip_invalid=skip_invalid, progress=progress,
-               total_bytes=sum(path.stat().st_size for path in paths))
-    names = [str(path) for path in paths]
-    with store.atomic():
-        import_id = start_import(store, kind="events", files=names, format=",".join(sorted(set(kinds))))
-        run.writer = EventWriter(store, import_id)
-        if second_process and run.total_bytes >= _parse_process_min_bytes():
-            _read_in_child(run, paths, kinds, user_key)
-        else:
-            for path, kind in zip(paths, kinds, strict=True):
-                run.read_file(path, kind, user_key)
-        run.fail_if_bad()
-        by_event = run.writer.finish()
-        finish_import(store, import_id, stored=run.writer.stored, duplicates=run.writer.duplicates,
-                      rejected=run.bad_count)
-    written = _write_rejects(run.bad, Path(rejects) if rejects else None) if run.bad else ()
+    with open_sources(files, format=format, stdin=stdin) as expanded:
+        sources = expanded.files
+        kinds = []
+        for source in sources:
+            check_file(source.path, source.name)
+            kinds.append(reader_kind(source.path, format, source.name,
+                                     currents_path=bool(source.event_type or event_type)))
+        local = {source.path.resolve() for source in sources if source.local}
+        if rejects is not None and Path(rejects).resolve() in {*local, Path(str(store.path)).resolve()}:
+            raise InputError(f"--rejects {rejects}: is an input file or the database (give the rejects another path)")
+        run = _Run(store, skip_invalid=skip_invalid, progress=progress,
+                   total_bytes=sum(source.path.stat().st_size for source in sources))
+        names = [source.name for source in sources]
+        with store.atomic():
+            import_id = start_import(store, kind="events", files=names, format=",".join(sorted(set(kinds))))
+            run.writer = EventWriter(store, import_id)
+            if second_process and run.total_bytes >= _parse_process_min_bytes():
+                _read_in_child(run, sources, kinds, user_key, event_type)
+            else:
+                for source, kind in zip(sources, kinds, strict=True):
+                    run.read_file(source, kind, user_key, event_type)
+            run.fail_if_bad()
+            run.fail_if_too_many(max_rejects)
+            by_event = run.writer.finish()
+            bot_clicks = run.writer.bot_clicks()
+            no_user = dict(sorted(run.no_user.items()))
+            finish_import(store, import_id, stored=run.writer.stored, duplicates=run.writer.duplicates,
+                          rejected=run.bad_count, no_user=no_user, skipped_files=expanded.skipped)
+        written = _write_rejects(run.bad, Path(rejects) if rejects else None, sources) if run.bad else ()
     return ImportSummary(
         "events", tuple(names), run.writer.stored, run.writer.duplicates, run.bad_count, by_event,
-        _unknown_warning(run.unknown), written, clock.perf_counter() - started,
+        _unknown_warning(run.unknown), written, clock.perf_counter() - started, no_user, expanded.skipped,
+        bot_clicks,
     )
 
 
@@ -777,8 +819,8 @@ def import_event_rows(store: Store, rows: Iterable[dict[str, Any]], *, source: s
 # Users
 
 
-def _user_records_csv(path: Path) -> Iterator[tuple[int, tuple[Any, ...] | None, str | None]]:
-    source = CsvFile(path)
+def _user_records_csv(path: Path, name: str) -> Iterator[tuple[int, tuple[Any, ...] | None, str | None]]:
+    source = CsvFile(path, name)
     try:
         source.check_header(("user_id",), "user_id,timezone,plan")
         header = source.header
@@ -836,26 +878,30 @@ def _store_users(store: Store, name: str, format: str,
     return ImportSummary("users", (name,), stored, seconds=clock.perf_counter() - started)
 
 
-def import_user_files(store: Store, file: Path | str, *, format: str = "auto") -> ImportSummary:
-    """Import a users file (CSV or JSON lines, ``.gz`` too; SPEC §3.3), all-or-nothing.
+def import_user_files(store: Store, file: Path | str, *, format: str = "auto",
+                      stdin: BinaryIO | None = None) -> ImportSummary:
+    """Import a users file (CSV or JSON lines, ``.gz`` too; SPEC §3.3), all-or-nothing. ``file`` may be an
+    object-store URL, or ``-`` for ``stdin`` (default: the process's standard input).
 
     A user already stored is replaced by the new row (attributes are not merged); within one file the last
     row of a user wins.
     """
     started = clock.perf_counter()
-    path = Path(file)
-    check_file(path)
-    kind = "currents" if format == "currents" else reader_kind(path, format)
-    if kind not in ("csv", "jsonl"):
-        raise InputError(f"{path}: a users file is CSV or JSON lines (use --format csv or --format jsonl)")
-    if kind == "csv":
-        return _store_users(store, str(path), kind, _user_records_csv(path), started)
-    opened = Opened(path)
-    try:
-        objects = ((line, obj, problem) for line, obj, problem, _ in json_rows(opened))
-        return _store_users(store, str(path), kind, _user_records(objects), started)
-    finally:
-        opened.close()
+    with open_sources([file], format=format, stdin=stdin, folders=False) as expanded:
+        (source,) = expanded.files
+        path, name = source.path, source.name
+        check_file(path, name)
+        kind = "currents" if format == "currents" else reader_kind(path, format, name)
+        if kind not in ("csv", "jsonl"):
+            raise InputError(f"{name}: a users file is CSV or JSON lines (use --format csv or --format jsonl)")
+        if kind == "csv":
+            return _store_users(store, name, kind, _user_records_csv(path, name), started)
+        opened = Opened(path, name)
+        try:
+            objects = ((line, obj, problem) for line, obj, problem, _ in json_rows(opened))
+            return _store_users(store, name, kind, _user_records(objects), started)
+        finally:
+            opened.close()
 
 
 def import_user_rows(store: Store, rows: Iterable[dict[str, Any]], *, source: str = "<rows>") -> ImportSummary:
@@ -873,6 +919,16 @@ def summary_lines(summary: ImportSummary) -> list[str]:
         return [f"Imported {summary.stored:,} {things} from {files} in {summary.seconds:.1f} s."]
     lines = [f"Imported {summary.stored:,} {things} from {files} in {summary.seconds:.1f} s: "
              f"{summary.duplicates:,} duplicates skipped, {summary.rejected:,} rejected."]
+    if summary.skipped_files:
+        lines.append(f"{summary.skipped_files:,} files in the folders skipped: not event files "
+                     "(.avro, .json, .jsonl, .ndjson, .csv, optionally .gz), or empty.")
+    if summary.no_user:
+        total = sum(summary.no_user.values())
+        kinds = ", ".join(f"{kind} {count:,}" for kind, count in summary.no_user.items())
+        lines.append(f"{total:,} records without a user skipped ({kinds}).")
+    if summary.bot_clicks:
+        lines.append(f"{summary.bot_clicks:,} suspected bot clicks stored, flagged: they trigger, cancel and "
+                     "convert nothing.")
     lines += [f"Warning: {warning}" for warning in summary.warnings]
     lines += [f"Bad rows written to {path}" for path in summary.rejects_files]
     width = max((len(event) for event in summary.by_event), default=0)

@@ -168,9 +168,9 @@ def test_the_second_process_is_used_from_the_threshold_on(tmp_path: Path, monkey
     started: list[int] = []
     real = importer._read_in_child
 
-    def spy(run: Any, paths: Any, kinds: Any, user_key: str) -> None:
+    def spy(run: Any, *args: Any) -> None:
         started.append(run.total_bytes)
-        real(run, paths, kinds, user_key)
+        real(run, *args)
 
     monkeypatch.setattr(importer, "_read_in_child", spy)
     path = tmp_path / "e.csv"

@@ -299,6 +299,8 @@ class _Run:
             if tracing:
                 self.now = event.time
                 self.trace_event(event, cid)
+            if event.bot:  # a suspected bot click: shown, but no trigger, exception, conversion or filter sees it
+                continue
             if name in performed_names:
                 seen = performed[name]
                 seen[0].append(event.time)
@@ -651,7 +653,7 @@ class _Run:
         event_id = base if seen == 1 else f"{base}#{seen}"
         self.synthetic_count += 1
         event = _new(Event, (at, -self.synthetic_count, self.user, kind, campaign_id, event_id, None, None, None,
-                             False, conversion_index, None, None, True))
+                             False, conversion_index, None, None, True, False))
         self.fifo.append((event, depth))
 
     def open_windows(self, plan: _Plan, at: int, row: int, control: bool) -> None:
@@ -697,6 +699,8 @@ class _Run:
         if event.properties:
             parts.append(f"properties={event.properties}")
         parts.append(f"({event.id})")
+        if event.bot:
+            parts.append("— suspected bot click, ignored")
         self.note(event.time, "synthetic" if event.synthetic else "event", cid, " ".join(parts))
 
     def trace_decision(self, row: Decision, why: str, at: int | None = None) -> None:

@@ -30,7 +30,7 @@ from campaign_connector.timeutil import DAY_MS
 #: The columns an import writes, in the order of the importer's prepared tuples.
 EVENT_COLUMNS: tuple[str, ...] = (
     "id", "user_id", "time", "event", "campaign", "link_alias", "button_id", "page", "machine_open",
-    "conversion_index", "timezone", "properties",
+    "conversion_index", "timezone", "properties", "bot",
 )
 
 #: Columns of the users table, in the order of ``replace_users`` tuples.
@@ -52,7 +52,7 @@ _INDEXES: dict[str, str] = {
 #: Columns read into ``model.Event``, in its field order (synthetic excluded).
 _EVENT_SELECT = (
     "SELECT time, seq, user_id, event, campaign, id, link_alias, button_id, page, machine_open, "
-    "conversion_index, timezone, properties FROM events"
+    "conversion_index, timezone, properties, bot FROM events"
 )
 
 
@@ -70,11 +70,13 @@ def start_import(store: Store, *, kind: str, files: Sequence[str], format: str) 
     return int(cursor.lastrowid or 0)
 
 
-def finish_import(store: Store, import_id: int, *, stored: int, duplicates: int, rejected: int) -> None:
-    """Record an import's counts in the ledger."""
+def finish_import(store: Store, import_id: int, *, stored: int, duplicates: int, rejected: int,
+                  no_user: dict[str, int] | None = None, skipped_files: int = 0) -> None:
+    """Record an import's counts in the ledger: rows stored, duplicates, rejects, records without a user skipped
+    (per Currents event type) and non-event files skipped in folders."""
     store.conn.execute(
-        "UPDATE imports SET stored = ?, duplicates = ?, rejected = ? WHERE id = ?",
-        (stored, duplicates, rejected, import_id),
+        "UPDATE imports SET stored = ?, duplicates = ?, rejected = ?, no_user = ?, skipped_files = ? WHERE id = ?",
+        (stored, duplicates, rejected, json.dumps(dict(sorted((no_user or {}).items()))), skipped_files, import_id),
     )
 
 
@@ -102,6 +104,7 @@ class EventWriter:
         self.import_id = import_id
         self.attempted = 0
         self.stored = 0
+        self.bot_attempted = 0
         self.counts: dict[str, int] = {}
         self._prepared: dict[tuple[str, ...], tuple[str, Callable[..., Any] | None]] = {}
         self._cache = self.conn.execute("PRAGMA cache_size").fetchone()[0]
@@ -124,6 +127,8 @@ class EventWriter:
         columns = EVENT_COLUMNS if can_fill is None else tuple(c for c in EVENT_COLUMNS if c in can_fill)
         self._execute(columns, rows)
         self.attempted += len(rows)
+        if "bot" in columns:
+            self.bot_attempted += sum(map(itemgetter(12), rows))
         for event, count in Counter(map(itemgetter(3), rows)).items():
             self.counts[event] = self.counts.get(event, 0) + count
 
@@ -171,6 +176,13 @@ class EventWriter:
         ).fetchall()
         return {event: count for event, count in rows}
 
+    def bot_clicks(self) -> int:
+        """Events this import stored flagged as suspected bot clicks (counted only when some row had the flag)."""
+        if not self.bot_attempted:
+            return 0
+        return int(self.conn.execute("SELECT count(*) FROM events WHERE seq > ? AND bot = 1",
+                                     (self.seq_before,)).fetchone()[0])
+
     @property
     def duplicates(self) -> int:
         """Rows skipped because their id was already stored or seen earlier in this import."""
@@ -214,8 +226,8 @@ def _events(rows: Iterable[tuple[Any, ...]], memo: _Properties | None = None,
     parsed = _Properties() if memo is None else memo
     return [
         _new(Event, (t, seq, user_id, event, campaign, event_id, alias, button, page, machine == 1, index, zone,
-                     parsed[props] if props else None, False))
-        for t, seq, user_id, event, campaign, event_id, alias, button, page, machine, index, zone, props in rows
+                     parsed[props] if props else None, False, bot == 1))
+        for t, seq, user_id, event, campaign, event_id, alias, button, page, machine, index, zone, props, bot in rows
     ]
 
 
