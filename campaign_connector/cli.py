@@ -304,7 +304,7 @@ def replay(
     """
     from campaign_connector.config import InvalidConfig, check_config
     from campaign_connector.errors import InputError
-    from campaign_connector.replay import run_replay
+    from campaign_connector.replay import replay_warnings, run_replay
     from campaign_connector.store import Store
     from campaign_connector.timeutil import TimeParseError, parse_time
 
@@ -328,6 +328,9 @@ def replay(
     with Store.open(path) as store, _ReplayProgress(err) as bar:  # created on demand: an empty log is a run too
         run = run_replay(store, loaded, until=horizon, name=name, workers=workers, db_path=path,
                          progress=bar if bar.active else None)
+        ignored = replay_warnings(store, loaded)
+    for line in ignored:
+        err.print(f"Warning: {line}", markup=False, soft_wrap=True)
     _print_replay_summary(run, [c.id for c in loaded.campaigns])
     print(run.name)
 

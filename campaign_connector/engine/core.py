@@ -390,6 +390,19 @@ class _Run:
             found = self.buckets[campaign_id] = campaign_bucket(self.user, campaign_id)
         return found
 
+    def variant(self, plan: _Plan) -> str | None:
+        """The user's variant of the campaign, known from the bucket at trigger time (SPEC §4.1 edges): every row
+        but control rows shows it; None without variants or for a bucket in the control group."""
+        if not plan.variants:
+            return None
+        bucket = self.bucket(plan.id)
+        if bucket < plan.control:
+            return None
+        for upper, variant_id in plan.variants:
+            if bucket < upper:
+                return variant_id
+        return None
+
     def global_control(self) -> bool:
         if self.in_gcg is None:
             gcg = self.engine.gcg
@@ -476,7 +489,7 @@ class _Run:
                     self.schedule(plan, index, trigger, event, source, due, depth, notes)
                     return
         row = Decision(self.user, plan.id, "suppressed", reason, detail, trigger.name, source, event.id, t,
-                       None, None, None, plan.channels)
+                       None, None, self.variant(plan), plan.channels)
         self.decisions.append(row)
         if tracing:
             self.trace_decision(row, why)
@@ -633,6 +646,8 @@ class _Run:
                channels: tuple[str, ...] | None = None) -> None:
         plan = send.plan
         send.active = False
+        if variant is None and status != "control" and plan.variants:
+            variant = self.variant(plan)
         if self.pending[plan.slot] is send:
             self.pending[plan.slot] = None
         row: Decision = _new(Decision, (self.user, plan.id, status, reason, detail, send.trigger, send.source,

@@ -336,6 +336,18 @@ def log_fingerprint(store: Store) -> str:
     return f"events={count}/{max_seq}/{total};users={users}/{users_import}"
 
 
+def count_global_control_overrides(store: Store) -> int:
+    """Users the users file puts in the global control group (``global_control_group: true``)."""
+    return int(store.conn.execute("SELECT count(*) FROM users WHERE global_control_group = 1").fetchone()[0])
+
+
+def count_bot_clicks(store: Store, until: int | None) -> int:
+    """How many logged events at or before ``until`` (all for None) are flagged suspected bot clicks."""
+    if until is None:
+        return int(store.conn.execute("SELECT count(*) FROM events WHERE bot = 1").fetchone()[0])
+    return int(store.conn.execute("SELECT count(*) FROM events WHERE bot = 1 AND time <= ?", (until,)).fetchone()[0])
+
+
 def last_event_time(store: Store) -> int | None:
     """The latest logged event time (ms), or None for an empty log."""
     value = store.conn.execute("SELECT max(time) FROM events").fetchone()[0]
