@@ -84,8 +84,11 @@ def shortest_float32(value: float) -> float:
         return single
     for digits in range(1, 10):
         candidate = float(f"{single:.{digits}g}")
-        if struct.unpack("<f", struct.pack("<f", candidate))[0] == single:
-            return candidate
+        try:
+            if struct.unpack("<f", struct.pack("<f", candidate))[0] == single:
+                return candidate
+        except OverflowError:  # rounded past the largest float32
+            continue
     return single
 
 
