@@ -37,13 +37,12 @@ def test_a_run_name_is_printable_not_blank_not_only_digits_and_at_most_200_chara
     (["run-2"], "run-3"),  # one more than the runs, past a name already taken
     (["run-2", "run-3"], "run-4"),
 ])
-def test_an_unnamed_run_is_run_n_past_the_names_taken(taken: list[str], expected: str) -> None:
-    with Store.open(":memory:") as store:
-        for i, name in enumerate(taken):
-            store.conn.execute("INSERT INTO runs (name, status, created_at, config_path, config_text, config_hash, "
-                               "log_fingerprint, engine_version, options) VALUES (?, 'complete', ?, '', '', '', "
-                               "'', '', '{}')", (name, f"2026-01-0{i + 1}"))
-        assert next_run_name(store.conn) == expected
+def test_an_unnamed_run_is_run_n_past_the_names_taken(store: Store, taken: list[str], expected: str) -> None:
+    for i, name in enumerate(taken):
+        store.conn.execute("INSERT INTO runs (name, status, created_at, config_path, config_text, config_hash, "
+                           "log_fingerprint, engine_version, options) VALUES (?, 'complete', ?, '', '', '', '', '', "
+                           "'{}')", (name, f"2026-01-0{i + 1}"))
+    assert next_run_name(store.conn) == expected
 
 
 def test_an_sqlite_failure_inside_a_stores_block_is_a_store_error_naming_its_file(tmp_path: Path) -> None:
