@@ -25,11 +25,6 @@ from campaign_connector.replay import run_replay
 from campaign_connector.store import Store
 
 
-@pytest.fixture
-def store() -> Store:
-    return Store.open(":memory:")
-
-
 def events(store: Store, columns: str = "event") -> list[tuple[Any, ...]]:
     return store.conn.execute(f"SELECT {columns} FROM events ORDER BY seq").fetchall()
 

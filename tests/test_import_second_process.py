@@ -26,6 +26,9 @@ from campaign_connector.errors import InputError
 from campaign_connector.importer import PARSE_PROCESS_ENV, PAUSE_ENV, import_event_files
 from campaign_connector.store import Store
 
+#: Slow: a second reading process.
+pytestmark = pytest.mark.slow
+
 CSV = (
     "user_id,time,event,campaign,id,link_alias,properties,plan\n"
     "u1,2026-01-05T09:00:00Z,click_email,welcome,e1,cta,,gold\n"
