@@ -227,8 +227,8 @@ def sends(
 
     from campaign_connector.errors import InputError
     from campaign_connector.inspection import sends_filter
+    from campaign_connector.outputs import atomic_output
     from campaign_connector.render.commands import print_sends_footer
-    from campaign_connector.render.output import atomic_output
     from campaign_connector.store import Store
     from campaign_connector.store.results import count_decisions, iter_decisions
     from campaign_connector.store.runs import find_run
@@ -397,7 +397,7 @@ def test_(
 
     Example: campaign-connector test scenarios/ --format junit -o scenarios.xml
     """
-    from campaign_connector.render.output import atomic_output
+    from campaign_connector.outputs import atomic_output
     from campaign_connector.scenarios import run_paths
 
     report = run_paths(paths)
