@@ -76,6 +76,7 @@ class ImportFormat(StrEnum):
     auto = "auto"
     csv = "csv"
     jsonl = "jsonl"
+    parquet = "parquet"
     currents = "currents"
 
 
@@ -171,8 +172,7 @@ def import_(
 
     with Store.open(db_path(db)) as store, bar:
         summary = import_event_files(store, files, format=format.value, skip_invalid=skip_invalid, rejects=rejects,
-                                     user_key=user_key, progress=progress if err.is_terminal else None,
-                                     second_process=True)
+                                     user_key=user_key, progress=progress if err.is_terminal else None)
     for line in summary_lines(summary):
         err.print(line, markup=False, highlight=False, soft_wrap=True)
 
