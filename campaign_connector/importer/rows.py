@@ -86,7 +86,7 @@ def _index(value: Any) -> int | None:
         number = int(value)
     else:
         number = -1
-    if number < 0:
+    if not 0 <= number < 2**63:  # SQLite holds 64-bit integers
         raise Bad(f"conversion_index: expected a whole number >= 0 (0 = the first conversion event), got {value!r}")
     return number
 
