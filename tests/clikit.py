@@ -15,21 +15,6 @@ import pytest
 
 from campaign_connector.cli import main
 
-#: A minimal workspace for the fault and concurrency tests: a click on the ``news`` email triggers
-#: ``follow_up`` an hour later.
-CONFIG = """\
-version: 1
-campaigns:
-  - {id: news, channels: [email], status: active, published_at: 2026-01-01T00:00:00Z}
-  - id: follow_up
-    channels: [push]
-    status: active
-    published_at: 2026-01-01T00:00:00Z
-    triggers:
-      - {interaction: click_email, campaign: news}
-    delay: 1 hour
-"""
-
 
 class Ran(NamedTuple):
     """How a command run in this process ended (named like ``subprocess.CompletedProcess``'s fields)."""

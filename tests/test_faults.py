@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from clikit import CONFIG, Ran, cli, paused_command
+from clikit import Ran, cli, paused_command
+from configs import NEWS_AND_FOLLOW_UP
 
 from campaign_connector import store as store_module
 from campaign_connector.config import load_config_text
@@ -30,6 +31,9 @@ from campaign_connector.replay import run_replay
 from campaign_connector.store import Store
 from campaign_connector.store.events import log_fingerprint
 from campaign_connector.store.runs import find_run, list_runs
+
+#: Slow: kills and interrupts real processes.
+pytestmark = pytest.mark.slow
 
 
 def one_error_line(ran: Ran) -> str:
@@ -142,8 +146,8 @@ def read_only_db(tmp_path: Path) -> Iterator[Path]:
     db = tmp_path / "ro.db"
     with Store.open(db) as store:
         import_event_files(store, [clicks_csv(tmp_path / "e.csv", 3)])
-        run_replay(store, load_config_text(CONFIG, "c.yaml"), name="before")
-    (tmp_path / "c.yaml").write_text(CONFIG, encoding="utf-8")
+        run_replay(store, load_config_text(NEWS_AND_FOLLOW_UP, "c.yaml"), name="before")
+    (tmp_path / "c.yaml").write_text(NEWS_AND_FOLLOW_UP, encoding="utf-8")
     if os.geteuid() != 0:
         db.chmod(0o444)
         yield db
@@ -233,7 +237,7 @@ def test_a_full_disk_leaves_the_store_unchanged_and_usable(tmp_path: Path, kind:
 
 def test_a_full_disk_during_a_replay_leaves_the_previous_run_latest(tmp_path: Path) -> None:
     db = tmp_path / "t.db"
-    config = load_config_text(CONFIG, "c.yaml")
+    config = load_config_text(NEWS_AND_FOLLOW_UP, "c.yaml")
     with Store.open(db) as store:
         import_event_files(store, [clicks_csv(tmp_path / "e.csv", 3_000)])
         run_replay(store, config, name="before")
@@ -260,11 +264,11 @@ def test_a_database_another_writer_holds_past_the_busy_timeout_is_one_line(
     """Writers wait ``BUSY_TIMEOUT_SECONDS`` (30 s; 0.2 s here) for each other, then say the database is busy
     and change nothing."""
     db = tmp_path / "t.db"
-    (tmp_path / "c.yaml").write_text(CONFIG, encoding="utf-8")
+    (tmp_path / "c.yaml").write_text(NEWS_AND_FOLLOW_UP, encoding="utf-8")
     clicks_csv(tmp_path / "new.csv", 10, "new")
     with Store.open(db) as store:
         import_event_files(store, [clicks_csv(tmp_path / "e.csv", 10)])
-        run_replay(store, load_config_text(CONFIG, "c.yaml"), name="before")
+        run_replay(store, load_config_text(NEWS_AND_FOLLOW_UP, "c.yaml"), name="before")
     before = state(db)
     monkeypatch.setattr(store_module, "BUSY_TIMEOUT_SECONDS", 0.2)
     holder = sqlite3.connect(db, isolation_level=None)  # another writer: a connection of its own
@@ -287,7 +291,7 @@ def test_readers_are_not_blocked_by_a_writer_in_the_middle_of_a_transaction(
     db = tmp_path / "t.db"
     with Store.open(db) as store:
         import_event_files(store, [clicks_csv(tmp_path / "e.csv", 10)])
-        run_replay(store, load_config_text(CONFIG, "c.yaml"), name="before")
+        run_replay(store, load_config_text(NEWS_AND_FOLLOW_UP, "c.yaml"), name="before")
     monkeypatch.setattr(store_module, "BUSY_TIMEOUT_SECONDS", 0.2)
     holder = sqlite3.connect(db, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
@@ -310,7 +314,7 @@ def test_damaged_pages_found_while_reading_are_one_line(tmp_path: Path, args: li
     db = tmp_path / "t.db"
     with Store.open(db) as store:
         import_event_files(store, [clicks_csv(tmp_path / "e.csv", 3_000)])
-        run_replay(store, load_config_text(CONFIG, "c.yaml"), name="before")
+        run_replay(store, load_config_text(NEWS_AND_FOLLOW_UP, "c.yaml"), name="before")
     data = bytearray(db.read_bytes())
     pages = len(data) // 4096
     data[pages * 3 // 4 * 4096:] = b"Z" * (len(data) - pages * 3 // 4 * 4096)  # the last quarter: the run's rows

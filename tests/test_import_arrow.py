@@ -63,6 +63,7 @@ def batches(draw: Any) -> pa.RecordBatch:
                                       names=names)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
 @given(batches())
 def test_the_batch_normaliser_decides_every_cell_as_the_row_rules_do(batch: pa.RecordBatch) -> None:

@@ -14,6 +14,9 @@ from clikit import cli as run_main
 from campaign_connector.importer import import_event_files
 from campaign_connector.store import Store
 
+#: Slow: imports in processes of their own.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., Ran]:

@@ -118,6 +118,7 @@ def test_missing_file_in_json_mode_is_a_json_error_without_a_position(tmp_path: 
     }]}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("make", "message"),
     [
