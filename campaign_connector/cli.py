@@ -60,6 +60,7 @@ class ImportFormat(StrEnum):
     auto = "auto"
     csv = "csv"
     jsonl = "jsonl"
+    parquet = "parquet"
     currents = "currents"
 
 
@@ -121,7 +122,7 @@ def import_(
 
     with Store.open(resolve_db_path(db)) as store, ImportProgress() as bar:
         summary = import_event_files(store, files, format=format.value, skip_invalid=skip_invalid, rejects=rejects,
-                                     user_key=user_key, progress=bar if bar.active else None, second_process=True)
+                                     user_key=user_key, progress=bar if bar.active else None)
     say_lines(summary_lines(summary))
 
 
