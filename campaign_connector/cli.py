@@ -66,6 +66,7 @@ class ImportFormat(StrEnum):
     auto = "auto"
     csv = "csv"
     jsonl = "jsonl"
+    parquet = "parquet"
     currents = "currents"
 
 
@@ -154,7 +155,7 @@ def import_(
 
     with _import_store(db) as store, ImportProgress() as bar:
         summary = import_event_files(store, files, format=format.value, skip_invalid=skip_invalid, rejects=rejects,
-                                     user_key=user_key, progress=bar if bar.active else None, second_process=True,
+                                     user_key=user_key, progress=bar if bar.active else None,
                                      event_type=event_type, max_rejects=max_rejects)
     say_lines(summary_lines(summary))
 
@@ -263,8 +264,8 @@ def sends(
 
     from campaign_connector.errors import InputError
     from campaign_connector.inspection import sends_filter
+    from campaign_connector.outputs import atomic_output
     from campaign_connector.render.commands import print_sends_footer
-    from campaign_connector.render.output import atomic_output
     from campaign_connector.store import Store
     from campaign_connector.store.results import count_decisions, iter_decisions
     from campaign_connector.store.runs import find_run
@@ -433,7 +434,7 @@ def test_(
 
     Example: campaign-connector test scenarios/ --format junit -o scenarios.xml
     """
-    from campaign_connector.render.output import atomic_output
+    from campaign_connector.outputs import atomic_output
     from campaign_connector.scenarios import run_paths
 
     report = run_paths(paths)

@@ -19,14 +19,13 @@ class CsvFile:
 
     def __init__(self, path: Path, name: str | None = None) -> None:
         self.opened = Opened(path, name)
-        self.path = path
-        self.name = self.opened.name
+        self.path = self.opened.path
         self.reader = csv.reader(self.opened.text())
         try:
             header = next(self.reader)
         except StopIteration:
             self.opened.close()
-            raise InputError(f"{self.name}: empty file (nothing to import)") from None
+            raise InputError(f"{path}: empty file (nothing to import)") from None
         except csv.Error as error:
             self.opened.close()
             raise self.failure(error) from None
@@ -39,7 +38,7 @@ class CsvFile:
         """A one-line ``InputError`` for an error the csv module or the decoder raised mid-file."""
         line = self.reader.line_num or 1
         if isinstance(error, csv.Error):
-            return InputError(f"{self.name}:{line}: not valid CSV ({error})")
+            return InputError(f"{self.path}:{line}: not valid CSV ({error})")
         return self.opened.failure(error, line)
 
     def check_header(self, required: Sequence[str], example: str) -> None:
@@ -48,20 +47,20 @@ class CsvFile:
         present = [name for name in required if name in header]
         if not present:
             raise InputError(
-                f"{self.name}:1: no header line (the first line must name the columns, e.g. {example})"
+                f"{self.path}:1: no header line (the first line must name the columns, e.g. {example})"
             )
         missing = [name for name in required if name not in header]
         if missing:
             raise InputError(
-                f"{self.name}:1: missing required column(s) {', '.join(missing)} "
+                f"{self.path}:1: missing required column(s) {', '.join(missing)} "
                 f"(the header has {', '.join(header)})"
             )
         seen: set[str] = set()
         for number, name in enumerate(header, 1):
             if not name:
-                raise InputError(f"{self.name}:1: column {number} has no name in the header (name it or remove it)")
+                raise InputError(f"{self.path}:1: column {number} has no name in the header (name it or remove it)")
             if name in seen:
-                raise InputError(f"{self.name}:1: column {name!r} appears twice in the header (keep one)")
+                raise InputError(f"{self.path}:1: column {name!r} appears twice in the header (keep one)")
             seen.add(name)
 
     def rows(self) -> Iterator[tuple[int, list[str]]]:

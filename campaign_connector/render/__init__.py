@@ -3,8 +3,8 @@
 - ``console``: the consoles (results on stdout, the rest on stderr), the table-width policy, progress bars;
 - ``formats``: one enum per ``--format`` choice, each member knowing its writer (``to_format()``);
 - ``writers``: those writers, one table per command;
-- ``output``: ``atomic_output`` and the file suffix → format table of every command that writes files;
 - ``commands``: the summaries and small tables of ``replay``, ``runs``, ``sends``, ``doctor``.
 
-Only this package, ``report`` and ``cli`` import rich.
+Files are written through ``campaign_connector.outputs`` (``atomic_output``, the suffix → format table), which
+the library's own writers use too. Only this package, ``report`` and ``cli`` import rich.
 """

@@ -1,6 +1,7 @@
-"""Files the commands write: ``atomic_output``, and the suffix → format table ``-o`` reads.
+"""Files the tool writes: ``atomic_output``, and the suffix → format table ``-o`` reads.
 
-Every command that writes a file goes through ``atomic_output``: the text goes to a temporary file in the
+Every command that writes a file goes through ``atomic_output`` (the library's writers can too: this module
+imports neither rich nor the CLI): the text goes to a temporary file in the
 target's folder, is flushed to disk, and is renamed over the target only when complete — an error or an
 interrupt leaves the previous file (or none) and no temporary file. The new file gets the permissions any new
 file gets under the umask (``tempfile.mkstemp`` would give 0600).
