@@ -209,12 +209,9 @@ def test_a_library_caller_reads_in_one_process_unless_it_asks(tmp_path: Path,
 
 def reading_processes(pid: int) -> list[int]:
     """The spawned children of ``pid`` that run a ``Process`` (not multiprocessing's resource tracker)."""
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        for child in (task / "children").read_text().split():
-            if b"pipe_handle=" in Path(f"/proc/{child}/cmdline").read_bytes():
-                found.append(int(child))
-    return found
+    return [int(child) for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()
+            if b"pipe_handle=" in Path(f"/proc/{child}/cmdline").read_bytes()]
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="finds the reading process through /proc")

@@ -169,7 +169,7 @@ class EventWriter:
         rows = self.conn.execute(
             "SELECT event, count(*) FROM events WHERE seq > ? GROUP BY event ORDER BY event", (self.seq_before,)
         ).fetchall()
-        return {event: count for event, count in rows}
+        return dict(rows)
 
     @property
     def duplicates(self) -> int:
