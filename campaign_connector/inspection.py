@@ -12,11 +12,17 @@ from dataclasses import dataclass, field
 from campaign_connector.config import load_config_text
 from campaign_connector.engine import Engine
 from campaign_connector.errors import CampaignConnectorError, InputError, StoreError
-from campaign_connector.model import Campaign, Config, TraceEntry
+from campaign_connector.model import (
+    Campaign,
+    Config,
+    DecisionFilter,
+    RunInfo,
+    StoredDecision,
+    TraceEntry,
+    UserConversion,
+)
 from campaign_connector.store import Store, results
 from campaign_connector.store.events import load_timeline, log_fingerprint
-from campaign_connector.store.results import DecisionFilter, StoredDecision, UserConversion
-from campaign_connector.store.runs import RunInfo
 from campaign_connector.timeutil import TimeParseError, format_clock, format_duration, format_time, parse_time
 from campaign_connector.vocabulary import MAX_CHAIN_DEPTH, REASON_TEXT, REASONS, STATUSES
 

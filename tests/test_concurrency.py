@@ -16,7 +16,7 @@ from clikit import spawn
 from configs import NEWS_AND_FOLLOW_UP
 
 from campaign_connector.config import load_config_text
-from campaign_connector.importer import PAUSE_ENV, import_event_files
+from campaign_connector.importer import import_event_files
 from campaign_connector.replay import run_replay
 from campaign_connector.store import Store
 from campaign_connector.store.events import log_fingerprint
@@ -90,7 +90,7 @@ def test_a_replay_during_an_import_waits_for_it_and_sees_all_of_it(tmp_path: Pat
     with Store.open(db) as store:
         import_event_files(store, [clicks_csv(tmp_path / "a.csv", 50, "a")])
     importer = spawn("import", "--db", str(db), str(clicks_csv(tmp_path / "b.csv", 300, "b")),
-                     env={PAUSE_ENV: "100:2.0"})  # holds the write lock, 100 of 300 rows written, for 2 s
+                     pause=2.0)  # holds the write lock, its 300 rows written, for 2 s
     assert importer.stderr is not None and importer.stderr.readline() == "test hook: paused\n"
     with Store.open(db) as store:
         run = run_replay(store, load_config_text(NEWS_AND_FOLLOW_UP, "c.yaml"), name="after")

@@ -17,11 +17,10 @@ from campaign_connector.config import load_config_text
 from campaign_connector.errors import StoreError
 from campaign_connector.importer import import_event_rows
 from campaign_connector.inspection import Explanation, what_would_change
-from campaign_connector.model import TraceEntry
+from campaign_connector.model import StoredDecision, TraceEntry, UserConversion
 from campaign_connector.replay import run_replay
 from campaign_connector.report import explain_renderables
 from campaign_connector.store import Store
-from campaign_connector.store.results import StoredDecision, UserConversion
 from campaign_connector.timeutil import parse_time
 
 CONTROL_USER = user_in_bucket("holdout_push", 0, 50, prefix="c")

@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from clikit import Ran, cli
+from clikit import Ran, cli, paused_command
 from configs import NEWS_AND_FOLLOW_UP
 
 from campaign_connector import store as store_module
 from campaign_connector.config import load_config_text
 from campaign_connector.errors import StoreError
-from campaign_connector.importer import PARSE_PROCESS_ENV, PAUSE_ENV, import_event_files, import_user_files
+from campaign_connector.importer import import_event_files, import_user_files
 from campaign_connector.replay import run_replay
 from campaign_connector.store import Store
 from campaign_connector.store.events import log_fingerprint
@@ -74,19 +74,13 @@ def state(db: Path) -> tuple[Any, ...]:
 ROWS = 40_000
 
 
-#: The import's environment for reading in this process, and in a second one (as big logs are read).
-READING = {"one-process": {}, "second-process": {PARSE_PROCESS_ENV: "0"}}
-
-
-def import_process(db: Path, log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def import_process(db: Path, log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "campaign_connector", "import", "--db", str(db), str(log)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **env})
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-@pytest.mark.parametrize("reading", list(READING))
 @pytest.mark.parametrize("prior", [False, True], ids=["into-empty-log", "into-existing-log"])
-def test_an_import_killed_at_any_moment_leaves_the_log_as_before_or_complete(tmp_path: Path, prior: bool,
-                                                                             reading: str) -> None:
+def test_an_import_killed_at_any_moment_leaves_the_log_as_before_or_complete(tmp_path: Path, prior: bool) -> None:
     """Kills at 35%, 60% and 85% of the time a whole import takes on this machine (measured first on a copy):
     starting up, reading, writing, building indexes, committing."""
     db = tmp_path / "t.db"
@@ -97,12 +91,12 @@ def test_an_import_killed_at_any_moment_leaves_the_log_as_before_or_complete(tmp
     big = clicks_csv(tmp_path / "big.csv", ROWS)
     shutil.copy(db, tmp_path / "measure.db")
     started = time.monotonic()
-    assert import_process(tmp_path / "measure.db", big, READING[reading]).wait(timeout=60) == 0
+    assert import_process(tmp_path / "measure.db", big).wait(timeout=60) == 0
     whole = time.monotonic() - started
     complete = state(tmp_path / "measure.db")
     outcomes = []
     for fraction in (0.35, 0.6, 0.85):
-        proc = import_process(db, big, READING[reading])
+        proc = import_process(db, big)
         time.sleep(whole * fraction)
         running = proc.poll() is None
         if running:
@@ -122,26 +116,23 @@ def test_an_import_killed_at_any_moment_leaves_the_log_as_before_or_complete(tmp
     assert state(db)[0][0] == before[0][0] + ROWS
 
 
-@pytest.mark.parametrize("reading", list(READING))
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, -signal.SIGTERM)],
                          ids=["ctrl-c", "sigterm"])
 def test_an_import_interrupted_mid_transaction_leaves_the_log_as_before(tmp_path: Path, sig: signal.Signals,
-                                                                        code: int, reading: str) -> None:
+                                                                        code: int) -> None:
     """Ctrl-C exits 130 (Typer turns KeyboardInterrupt into that exit code, silently); SIGTERM ends the process
-    outright, like a kill. Either way the open transaction is never committed. A reading process ends with
-    the import: its stderr is the same pipe, so ``read()`` below returns only once it has gone too."""
+    outright, like a kill. Either way the open transaction is never committed."""
     db = tmp_path / "t.db"
     with Store.open(db) as store:
         import_event_files(store, [clicks_csv(tmp_path / "old.csv", 100, "old")])
     before = state(db)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "campaign_connector", "import", "--db", str(db), str(clicks_csv(tmp_path / "e.csv",
-                                                                                                3_000))],
-        stderr=subprocess.PIPE, text=True, env={**os.environ, PAUSE_ENV: "500", **READING[reading]})
+    log = clicks_csv(tmp_path / "e.csv", 3_000)
+    proc = subprocess.Popen([*paused_command(120), "import", "--db", str(db), str(log)], stderr=subprocess.PIPE,
+                            text=True)
     assert proc.stderr is not None and proc.stderr.readline() == "test hook: paused\n"
     proc.send_signal(sig)
     assert proc.wait(timeout=30) == code
-    assert "Traceback" not in proc.stderr.read()  # the reading process's stderr too
+    assert "Traceback" not in proc.stderr.read()
     assert state(db) == before
 
 

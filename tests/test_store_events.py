@@ -150,7 +150,8 @@ def test_fingerprint_of_a_log_whose_times_add_up_past_64_bits() -> None:
     with Store.open(":memory:") as db:
         db.conn.execute(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1400000) "
-            "INSERT INTO events (id, user_id, time, event) SELECT 'e' || i, 'u', 7000000000000, 'purchase' FROM n"
+            "INSERT INTO events (seq, id, user_id, time, event) SELECT i, 'e' || i, 'u', 7000000000000, 'purchase' "
+            "FROM n"
         )
         assert log_fingerprint(db).startswith("events=1400000/1400000/")
 
