@@ -151,7 +151,7 @@ def import_(
     Example: campaign-connector import events.csv.gz
     """
     from campaign_connector.importer import import_event_files, summary_lines
-    from campaign_connector.render.console import ImportProgress
+    from campaign_connector.render.progress import ImportProgress
 
     with _import_store(db) as store, ImportProgress() as bar:
         summary = import_event_files(store, files, format=format.value, skip_invalid=skip_invalid, rejects=rejects,
@@ -193,7 +193,7 @@ def replay(
     from campaign_connector.config import InvalidConfig, check_config
     from campaign_connector.errors import InputError
     from campaign_connector.render.commands import print_replay_summary
-    from campaign_connector.render.console import ReplayProgress
+    from campaign_connector.render.progress import ReplayProgress
     from campaign_connector.replay import replay_warnings, run_replay
     from campaign_connector.store import Store
     from campaign_connector.store.runs import run_name_problem
@@ -404,7 +404,7 @@ def generate(
     """
     from campaign_connector.config import load_config
     from campaign_connector.generate import example_config_path, generate_log, parse_start
-    from campaign_connector.render.console import DaysProgress
+    from campaign_connector.render.progress import DaysProgress
 
     workspace = load_config(config or example_config_path())
     with DaysProgress(days) as progress:

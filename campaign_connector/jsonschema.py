@@ -112,7 +112,7 @@ def campaign_schema() -> dict[str, Any]:
                 _object({"not": _ref("filter")}, ("not",)),
                 {
                     **_object(
-                        {"attribute": {"type": "string"}, **{op: operand for op in vocabulary.ATTRIBUTE_OPERATORS}},
+                        {"attribute": {"type": "string"}, **dict.fromkeys(vocabulary.ATTRIBUTE_OPERATORS, operand)},
                         ("attribute",),
                         "A users-file attribute with exactly one operator.",
                     ),

@@ -256,10 +256,8 @@ class _Run:
         if until is not None and events and events[-1].time > until:
             events = events[: bisect_right(events, until, key=_time)]
         self.events = events
-        if until is None:
-            horizon = (events[-1].time if events else 0) + NO_HORIZON_SPAN_MS
-        else:
-            horizon = until
+        last = events[-1].time if events else 0
+        horizon = last + NO_HORIZON_SPAN_MS if until is None else until
         heap, fifo = self.heap, self.fifo
         engine = self.engine
         keys, simulated = engine.keys, engine.simulated

@@ -58,7 +58,7 @@ NO_EVENT_TYPE = ("no event type: the row has no event_type, its file's path has 
 Record = tuple[int, str | None, dict[str, Any] | None, str | None, Any]
 
 
-class NoUser(Exception):  # noqa: N818 - a signal, not an error: the record is skipped and counted
+class NoUser(Exception):  # a signal, not an error: the record is skipped and counted
     """A record without a user (null or missing user key): skipped and counted by ``event_type``."""
 
     def __init__(self, event_type: str) -> None:

@@ -198,7 +198,7 @@ def import_counts(store: Store, import_id: int) -> dict[str, int]:
     rows = store.conn.execute(
         "SELECT event, count(*) FROM events WHERE import_id = ? GROUP BY event ORDER BY event", (import_id,)
     ).fetchall()
-    return {event: count for event, count in rows}
+    return dict(rows)
 
 
 def replace_users(store: Store, rows: Iterable[tuple[Any, ...]]) -> int:
