@@ -77,7 +77,7 @@ def event_type_of(schema_name: str) -> str:
 def shortest_float32(value: float) -> float:
     """The shortest decimal that reads back as the same 32-bit float (``12.34`` for float32(12.34))."""
     try:
-        single = struct.unpack("<f", struct.pack("<f", value))[0]
+        single: float = struct.unpack("<f", struct.pack("<f", value))[0]
     except (OverflowError, struct.error):
         return value
     if single != single or single in (float("inf"), float("-inf")):

@@ -112,7 +112,8 @@ def _store_fs(url: str) -> tuple[Any, str]:
     try:
         import fsspec
 
-        return fsspec.core.url_to_fs(url)
+        fs, path = fsspec.core.url_to_fs(url)
+        return fs, str(path)
     except ImportError:
         raise InputError(f"{url}: reading {scheme}:// URLs needs the {extra[1]} package: "
                          f"pip install 'campaign-connector[{extra[0]}]'") from None
