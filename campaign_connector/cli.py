@@ -117,7 +117,7 @@ def import_(
     Example: campaign-connector import events.csv.gz
     """
     from campaign_connector.importer import import_event_files, summary_lines
-    from campaign_connector.render.console import ImportProgress
+    from campaign_connector.render.progress import ImportProgress
     from campaign_connector.store import Store
 
     with Store.open(resolve_db_path(db)) as store, ImportProgress() as bar:
@@ -159,7 +159,7 @@ def replay(
     from campaign_connector.config import InvalidConfig, check_config
     from campaign_connector.errors import InputError
     from campaign_connector.render.commands import print_replay_summary
-    from campaign_connector.render.console import ReplayProgress
+    from campaign_connector.render.progress import ReplayProgress
     from campaign_connector.replay import run_replay
     from campaign_connector.store import Store
     from campaign_connector.store.runs import run_name_problem
@@ -368,7 +368,7 @@ def generate(
     """
     from campaign_connector.config import load_config
     from campaign_connector.generate import example_config_path, generate_log, parse_start
-    from campaign_connector.render.console import DaysProgress
+    from campaign_connector.render.progress import DaysProgress
 
     workspace = load_config(config or example_config_path())
     with DaysProgress(days) as progress:

@@ -10,7 +10,6 @@ file gets under the umask (``tempfile.mkstemp`` would give 0600).
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +30,7 @@ def format_by_suffix(path: Path) -> str | None:
 def _create_temporary(path: Path) -> tuple[Path, int]:
     """A new, empty temporary file beside ``path`` (mode 0666 less the umask) and its descriptor."""
     while True:
-        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        temporary = path.with_name(f".{path.name}.{os.urandom(4).hex()}.tmp")
         try:
             return temporary, os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
