@@ -9,8 +9,11 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -19,6 +22,9 @@ from campaign_connector.errors import EXIT_ERROR, CampaignConnectorError
 from campaign_connector.render.console import say, say_lines
 from campaign_connector.render.formats import DiffFormat, ReportFormat, SendsFormat, TestFormat, ValidateFormat
 from campaign_connector.store import DB_ENVVAR, describe_sqlite_error, resolve_db_path
+
+if TYPE_CHECKING:
+    from campaign_connector.store import Store
 
 app = typer.Typer(
     name="campaign-connector",
@@ -66,7 +72,7 @@ class ImportFormat(StrEnum):
 
 @app.command()
 def validate(
-    config: Path = typer.Argument(..., help="The campaign file (YAML)."),
+    config: Path = typer.Argument(..., help="The campaign file (YAML), or - for standard input."),
     db: str | None = typer.Option(
         None, "--db", help="Also check against this database's event log (only when given: validate never "
         "reads $CAMPAIGN_CONNECTOR_DB, so a CI job's environment cannot change its verdict)."
@@ -92,7 +98,9 @@ def validate(
         format.to_format()(database_unusable(str(db), error, strict), sys.stdout)  # CI parsing stdout gets a report
         raise typer.Exit(EXIT_ERROR) from None
     with store or nullcontext():
-        outcome = validate_file(config, store=store, db_name=str(resolve_db_path(db)) if db else "", strict=strict)
+        text = sys.stdin.read() if str(config) == "-" else None
+        outcome = validate_file(Path("<stdin>") if text is not None else config, store=store,
+                                db_name=str(resolve_db_path(db)) if db else "", strict=strict, text=text)
     file_level = [p for p in outcome.problems if p.line is None]
     if format is ValidateFormat.text and file_level:
         raise ConfigError(file_level[0].format())
@@ -101,15 +109,41 @@ def validate(
     raise typer.Exit(outcome.exit_code)
 
 
+@contextmanager
+def _import_store(option: str | None) -> Iterator[Store]:
+    """The database an import writes; when the import fails and the file did not exist before, it is removed,
+    so a failed first import leaves no empty database behind."""
+    from campaign_connector.store import Store
+
+    path = resolve_db_path(option)
+    fresh = str(path) != ":memory:" and not path.exists()
+    try:
+        with Store.open(path) as store:
+            yield store
+    except BaseException:
+        if fresh:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with suppress(OSError):
+                    Path(f"{path}{suffix}").unlink()
+        raise
+
+
 @app.command("import")
 def import_(
-    files: list[Path] = typer.Argument(..., help="Event logs: .csv, .jsonl (.gz too), Currents .avro/.json."),
+    files: list[str] = typer.Argument(
+        ..., help="Event logs: files (.csv, .jsonl, Currents .avro/.json; .gz too), folders (walked), s3:// gs:// "
+        "az:// URLs, or - for standard input."),
     format: ImportFormat = typer.Option(ImportFormat.auto, "--format", help="Input format (default: by extension)."),
     skip_invalid: bool = typer.Option(
         False, "--skip-invalid", help="Store good rows; write bad rows to a rejects file."
     ),
     rejects: Path | None = typer.Option(None, "--rejects", help="Rejects file (default <input>.rejects.jsonl)."),
     user_key: str = typer.Option("user_id", "--user-key", help="Currents: user_id or external_user_id."),
+    event_type: str | None = typer.Option(
+        None, "--event-type", help="Currents: the event type of JSON rows that name none and whose path has no "
+        "event_type= folder (e.g. users.messages.email.Open)."),
+    max_rejects: int | None = typer.Option(
+        None, "--max-rejects", min=0, help="With --skip-invalid: more bad rows than this store nothing and exit 1."),
     db: str | None = DbOption,
 ) -> None:
     """Import interaction events into the database (all-or-nothing; re-importing stores nothing twice).
@@ -118,17 +152,18 @@ def import_(
     """
     from campaign_connector.importer import import_event_files, summary_lines
     from campaign_connector.render.progress import ImportProgress
-    from campaign_connector.store import Store
 
-    with Store.open(resolve_db_path(db)) as store, ImportProgress() as bar:
+    with _import_store(db) as store, ImportProgress() as bar:
         summary = import_event_files(store, files, format=format.value, skip_invalid=skip_invalid, rejects=rejects,
-                                     user_key=user_key, progress=bar if bar.active else None)
+                                     user_key=user_key, progress=bar if bar.active else None,
+                                     event_type=event_type, max_rejects=max_rejects)
     say_lines(summary_lines(summary))
 
 
 @app.command("import-users")
 def import_users(
-    file: Path = typer.Argument(..., help="Users file: CSV or JSONL with user_id, timezone, attributes."),
+    file: str = typer.Argument(
+        ..., help="Users file: CSV or JSONL with user_id, timezone, attributes (a URL, or - for standard input)."),
     format: ImportFormat = typer.Option(ImportFormat.auto, "--format", help="csv or jsonl (default: by extension)."),
     db: str | None = DbOption,
 ) -> None:
@@ -137,9 +172,8 @@ def import_users(
     Example: campaign-connector import-users users.csv
     """
     from campaign_connector.importer import import_user_files, summary_lines
-    from campaign_connector.store import Store
 
-    with Store.open(resolve_db_path(db)) as store:
+    with _import_store(db) as store:
         summary = import_user_files(store, file, format=format.value)
     say_lines(summary_lines(summary))
 
@@ -160,7 +194,7 @@ def replay(
     from campaign_connector.errors import InputError
     from campaign_connector.render.commands import print_replay_summary
     from campaign_connector.render.progress import ReplayProgress
-    from campaign_connector.replay import run_replay
+    from campaign_connector.replay import replay_warnings, run_replay
     from campaign_connector.store import Store
     from campaign_connector.store.runs import run_name_problem
     from campaign_connector.timeutil import TimeParseError, parse_time
@@ -183,6 +217,8 @@ def replay(
     with Store.open(path) as store, ReplayProgress() as bar:  # created on demand: an empty log is a run too
         run = run_replay(store, loaded, until=horizon, name=name, workers=workers, db_path=path,
                          progress=bar if bar.active else None)
+        ignored = replay_warnings(store, loaded)
+    say_lines(f"Warning: {line}" for line in ignored)
     print_replay_summary(run, [c.id for c in loaded.campaigns])
     print(run.name)
 

@@ -279,6 +279,7 @@ def report_json(rep: RunReport) -> str:
         "total": {k: v for k, v in summary_record(rep.total).items() if k != "campaign"},
         "daily_sent": [{"date": _day(day), "sent": sum(counts.values()), "campaigns": counts}
                        for day, counts in rep.daily_sent],
+        "bot_clicks": rep.bot_clicks,
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
@@ -320,6 +321,9 @@ def report_renderables(rep: RunReport) -> list[RenderableType]:
     out: list[RenderableType] = [table]
     if not rep.total.triggered:
         out.append(Text("This run has no decisions."))
+    if rep.bot_clicks:
+        out.append(Text(f"{rep.bot_clicks:,} suspected bot clicks in the log were ignored: they trigger, cancel and "
+                        "convert nothing."))
     reasons = Table(title="Suppressed by reason", title_justify="left", header_style="bold", box=box.SIMPLE_HEAD,
                     pad_edge=False, collapse_padding=True)
     reasons.add_column("campaign")

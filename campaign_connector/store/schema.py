@@ -163,7 +163,21 @@ def _v3(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v4(conn: sqlite3.Connection) -> None:
+    """Currents exports as they land (SPEC §3.2): ``events.bot`` flags suspected bot clicks (stored, shown, inert
+    in the replay); the import ledger records records without a user skipped (a JSON object by event type) and
+    non-event files skipped in folders."""
+    _run(
+        conn,
+        """
+        ALTER TABLE events ADD COLUMN bot INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE imports ADD COLUMN no_user TEXT NOT NULL DEFAULT '{}';
+        ALTER TABLE imports ADD COLUMN skipped_files INTEGER NOT NULL DEFAULT 0;
+        """,
+    )
+
+
 #: Migrations in order; migration i brings a database to version i + 1.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4)
 
 SCHEMA_VERSION = len(MIGRATIONS)
