@@ -86,9 +86,9 @@ def validate(
     """
     from contextlib import nullcontext
 
+    from campaign_connector.config.validate import database_unusable, validate_file
     from campaign_connector.errors import ConfigError, StoreError
     from campaign_connector.store import Store
-    from campaign_connector.validate import database_unusable, validate_file
 
     try:
         store = Store.open(resolve_db_path(db), create=False) if db else None
@@ -419,7 +419,7 @@ def schema() -> None:
 
     Example: campaign-connector schema > campaigns.schema.json
     """
-    from campaign_connector.jsonschema import schema_json
+    from campaign_connector.config.schema import schema_json
 
     print(schema_json())
 

@@ -233,19 +233,19 @@ def test_schema_is_draft_2020_12_built_from_the_vocabulary() -> None:
 
 
 def test_schema_lists_exactly_the_keys_the_loader_accepts() -> None:
-    from campaign_connector.config import build
-    from campaign_connector.jsonschema import campaign_schema
+    from campaign_connector.config import keys
+    from campaign_connector.config.schema import campaign_schema
 
     schema = campaign_schema()
-    assert tuple(schema["properties"]) == build.TOP_KEYS
-    assert tuple(schema["properties"]["campaigns"]["items"]["properties"]) == build.CAMPAIGN_KEYS
-    assert tuple(schema["properties"]["workspace"]["properties"]) == build.WORKSPACE_KEYS
+    assert tuple(schema["properties"]) == keys.TOP_KEYS
+    assert tuple(schema["properties"]["campaigns"]["items"]["properties"]) == keys.CAMPAIGN_KEYS
+    assert tuple(schema["properties"]["workspace"]["properties"]) == keys.WORKSPACE_KEYS
 
 
 def test_the_example_config_satisfies_the_schema() -> None:
     jsonschema = pytest.importorskip("jsonschema")
     from campaign_connector.config import parse_yaml_positions
-    from campaign_connector.jsonschema import campaign_schema
+    from campaign_connector.config.schema import campaign_schema
 
     def as_json(value: object) -> object:
         if isinstance(value, dict):

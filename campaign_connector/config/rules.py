@@ -11,7 +11,9 @@ from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from campaign_connector import model, vocabulary
-from campaign_connector.config.build import MAX_IN_APP_DELAY_SECONDS, Builder, CampaignEntry
+from campaign_connector.config.build import Builder
+from campaign_connector.config.campaigns import CampaignEntry
+from campaign_connector.config.keys import MAX_IN_APP_DELAY_SECONDS
 from campaign_connector.config.yamlload import Node
 from campaign_connector.timeutil import format_duration, format_time
 
