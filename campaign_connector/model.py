@@ -388,6 +388,8 @@ class Event(NamedTuple):
     """Event properties (JSON object)."""
     synthetic: bool = False
     """Made by the replay (receipt, control enrollment, conversion), not logged."""
+    bot: bool = False
+    """A suspected bot click (Currents ``is_suspected_bot_click``): kept and shown, but inert in the replay."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -477,3 +479,181 @@ class UserResult(NamedTuple):
     """In processing order."""
     conversions: list[Conversion]
     """In time order."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Stored results: what the store reads back, and what the inspection layer and renderers take
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """A stored run's header."""
+
+    id: int
+    """Row id."""
+    name: str
+    """``--name`` or ``run-N``."""
+    status: str
+    """``running`` or ``complete``."""
+    created_at: str
+    """ISO-8601 UTC."""
+    config_path: str
+    """The config file as given."""
+    config_text: str
+    """The config file's text at replay time."""
+    config_hash: str
+    """sha256 of the config text."""
+    log_fingerprint: str
+    """Fingerprint of the event log the run read."""
+    engine_version: str
+    """``campaign_connector.ENGINE_VERSION`` at replay time."""
+    options: dict[str, Any]
+    """Replay options (until, workers ...)."""
+    counts: dict[str, Any]
+    """Counts by status, reason, campaign."""
+    until: int | None
+    """Horizon, ms."""
+    events: int
+    """Events read."""
+    users: int
+    """Users replayed."""
+
+
+class StoredDecision(NamedTuple):
+    """A decision as stored under a run: its processing order ``seq``, then ``Decision``'s fields in their
+    order (documented there; ``tests/test_sends.py`` checks the two stay alike). The fields are spelled out,
+    not derived from ``Decision._fields``, so that type checkers and readers see each one's type."""
+
+    seq: int
+    user_id: str
+    campaign: str
+    status: str
+    reason: str | None
+    detail: str | None
+    trigger: str
+    source_campaign: str | None
+    trigger_event_id: str
+    triggered_at: int
+    due_at: int | None
+    sent_at: int | None
+    variant: str | None
+    channels: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionFilter:
+    """Which decisions of a run to read (``sends`` options). ``None`` = no condition."""
+
+    user: str | None = None
+    """Only this user."""
+    campaign: str | None = None
+    """Only this campaign."""
+    status: str | None = None
+    """Only this status."""
+    reason: str | None = None
+    """Only this reason."""
+    since: int | None = None
+    """Triggered at or after (ms)."""
+    before: int | None = None
+    """Triggered before (ms)."""
+
+
+class UserConversion(NamedTuple):
+    """A conversion counted for a user."""
+
+    campaign: str
+    """The campaign converted on."""
+    conversion_index: int
+    """0 = primary."""
+    time: int
+    """ms of the converting event."""
+    event_id: str
+    """The converting event."""
+    decision_seq: int
+    """The converted decision's ``seq``."""
+    control: bool
+    """Whether that decision was a control enrollment."""
+
+
+#: The decision fields shown for each side of a changed decision.
+DIFF_SIDE_FIELDS: tuple[str, ...] = ("status", "reason", "detail", "due_at", "sent_at", "variant", "channels")
+
+
+class DiffSide(NamedTuple):
+    """One run's version of a matched decision."""
+
+    seq: int
+    """Processing order within its run."""
+    status: str
+    """Status."""
+    reason: str | None
+    """Reason."""
+    detail: str | None
+    """Detail."""
+    due_at: int | None
+    """ms."""
+    sent_at: int | None
+    """ms."""
+    variant: str | None
+    """Variant."""
+    channels: tuple[str, ...]
+    """Channels."""
+
+
+class DiffRow(NamedTuple):
+    """A decision that differs between run A and run B (missing on one side, or with different fields)."""
+
+    change: str
+    """``gained`` (sent in B, not in A), ``lost`` (sent in A, not in B), ``moved`` (sent in both at different
+    times), ``changed`` (anything else that differs)."""
+    user_id: str
+    """The user."""
+    campaign: str
+    """The follow-up."""
+    trigger_event_id: str
+    """The triggering event."""
+    trigger: str
+    """The trigger's name."""
+    triggered_at: int
+    """ms."""
+    a: DiffSide | None
+    """Run A's decision, None if A has none."""
+    b: DiffSide | None
+    """Run B's decision, None if B has none."""
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """What ``doctor`` reports about a database."""
+
+    path: str
+    """The database file."""
+    size_bytes: int
+    """File size on disk."""
+    schema_version: int
+    """The database's schema version (``PRAGMA user_version``)."""
+    current_version: int
+    """The schema version this campaign-connector writes."""
+    integrity: list[str]
+    """``PRAGMA quick_check`` lines; ``["ok"]`` when healthy."""
+    events: int
+    """Stored events."""
+    users: int
+    """Distinct users with events."""
+    profiles: int
+    """Rows of the users file."""
+    imports: int
+    """Recorded imports."""
+    runs: int
+    """Complete runs."""
+    stale_runs: int
+    """Runs left ``running`` by an interrupted replay (cleared by the next replay)."""
+    first_event: int | None
+    """ms of the earliest event."""
+    last_event: int | None
+    """ms of the latest event."""
+
+    @property
+    def ok(self) -> bool:
+        """Healthy: intact, and at this tool's schema version."""
+        return self.integrity == ["ok"] and self.schema_version == self.current_version

@@ -9,14 +9,9 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import sys
-import tempfile
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, TextIO
 
 from rich import box
@@ -26,7 +21,6 @@ from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from campaign_connector.errors import CampaignConnectorError
 from campaign_connector.inspection import (
     SUPPRESSION_REASONS,
     CampaignDiff,
@@ -35,8 +29,7 @@ from campaign_connector.inspection import (
     RunDiff,
     RunReport,
 )
-from campaign_connector.store.results import DIFF_SIDE_FIELDS, DiffRow, DiffSide, StoredDecision
-from campaign_connector.store.runs import RunInfo
+from campaign_connector.model import DIFF_SIDE_FIELDS, DiffRow, DiffSide, RunInfo, StoredDecision
 from campaign_connector.timeutil import DAY_MS, format_time
 from campaign_connector.vocabulary import DECISION_FIELDS, REASON_TEXT
 
@@ -68,30 +61,6 @@ def _day(ms: int) -> str:
 def _week_start(day_ms: int) -> int:
     """The Monday (UTC) of the week holding ``day_ms``."""
     return day_ms - datetime.fromtimestamp(day_ms / 1000, UTC).weekday() * DAY_MS
-
-
-@contextmanager
-def atomic_output(path: Path | None, *, newline: str | None = None) -> Iterator[TextIO]:
-    """A text stream: stdout when ``path`` is None, else a temporary file beside ``path`` renamed over it when
-    the block ends without error — a failure leaves nothing half-written."""
-    if path is None:
-        yield sys.stdout
-        return
-    if path.is_dir():
-        raise CampaignConnectorError(f"{path}: is a folder (give -o a file path)")
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as error:
-        raise CampaignConnectorError(f"{path}: cannot write ({error.strerror}); check the folder exists and "
-                                     "is writable") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as out:
-            yield out
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 # --------------------------------------------------------------------------------------------------
@@ -310,6 +279,7 @@ def report_json(rep: RunReport) -> str:
         "total": {k: v for k, v in summary_record(rep.total).items() if k != "campaign"},
         "daily_sent": [{"date": _day(day), "sent": sum(counts.values()), "campaigns": counts}
                        for day, counts in rep.daily_sent],
+        "bot_clicks": rep.bot_clicks,
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
@@ -351,6 +321,9 @@ def report_renderables(rep: RunReport) -> list[RenderableType]:
     out: list[RenderableType] = [table]
     if not rep.total.triggered:
         out.append(Text("This run has no decisions."))
+    if rep.bot_clicks:
+        out.append(Text(f"{rep.bot_clicks:,} suspected bot clicks in the log were ignored: they trigger, cancel and "
+                        "convert nothing."))
     reasons = Table(title="Suppressed by reason", title_justify="left", header_style="bold", box=box.SIMPLE_HEAD,
                     pad_edge=False, collapse_padding=True)
     reasons.add_column("campaign")

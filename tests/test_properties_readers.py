@@ -16,6 +16,7 @@ from typing import Any
 import fastavro
 import pytest
 import yaml
+from configs import EXAMPLE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +25,9 @@ from campaign_connector.errors import CampaignConnectorError
 from campaign_connector.importer import import_event_files, import_user_files
 from campaign_connector.store import Store
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "campaigns.example.yaml"
+#: Slow: property tests over the readers and the loader.
+pytestmark = pytest.mark.slow
+
 
 #: Modest example counts keep the file at a few seconds; the bugs these found showed within a few hundred.
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))

@@ -10,6 +10,8 @@ import io
 from pathlib import Path
 from typing import Any
 
+import pytest
+from configs import EXAMPLE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,9 +22,12 @@ from campaign_connector.report import write_sends_csv
 from campaign_connector.store import Store
 from campaign_connector.store.results import iter_decisions
 
+#: Slow: property tests over whole replays.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
-CONFIG = load_config(ROOT / "campaigns.example.yaml")
+CONFIG = load_config(EXAMPLE)
 
 with (SAMPLE / "events.csv").open(newline="", encoding="utf-8") as handle:
     _reader = csv.reader(handle)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from reportkit import BASE, base_db, decision, invoke, store_run, t, text
 from rich.console import Console
 
@@ -121,6 +122,7 @@ def test_unknown_run_is_a_store_error_naming_the_stored_runs(tmp_path: Path) -> 
     assert "no run named 'nope' (stored runs: base" in str(result.exception)
 
 
+@pytest.mark.slow
 def test_unknown_run_prints_one_error_line_and_exits_1(tmp_path: Path) -> None:
     db = base_db(tmp_path)
     proc = subprocess.run([sys.executable, "-m", "campaign_connector", "report", "--run", "nope", "--db", str(db)],

@@ -66,11 +66,6 @@ def dead_pid() -> int:
     return proc.pid
 
 
-@pytest.fixture
-def store() -> Store:
-    return Store.open(":memory:")
-
-
 def test_a_running_run_is_neither_found_nor_listed(store: Store) -> None:
     done = new_run(store, "done")
     finish(store, done)
@@ -188,6 +183,7 @@ def test_runs_delete_says_what_it_deleted(db: Path) -> None:
         assert rows(s, "decisions", 1) == 0
 
 
+@pytest.mark.slow
 def test_runs_delete_of_an_unknown_run_is_an_error(db: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "campaign_connector", "runs", "--db", str(db), "--delete", "nope"],
                           capture_output=True, text=True)

@@ -189,7 +189,7 @@ def test_a_folder_every_rule_and_skip_invalid_give_the_sqlite_paths_decisions(sp
     result = spark_run(spark, config, [tmp_path / "log"], tmp_path / "run", users=str(users), name="rules",
                        skip_invalid=True)
     assert result.manifest["files"] == [str(p) for p in files]
-    assert result.manifest["read"] == {"rows": 70 + 3 + 4 + 5, "duplicates": 28, "rejected": 1}
+    assert result.manifest["read"] == {"rows": 70 + 3 + 4 + 5, "duplicates": 28, "rejected": 1, "no_user": 0}
     assert_same_run(tmp_path, tmp_path / "run", expected)
     rejects = [json.loads(line) for part in sorted((tmp_path / "run" / "rejects").glob("*.json"))
                for line in part.read_text().splitlines()]

@@ -1,14 +1,16 @@
 """Input files → normalised Arrow batches, inside a Spark task (no Spark here: plain Python and pyarrow).
 
-Each task reads whole files with ``import``'s own readers and normaliser, so parsing, validation and every
-bad-row message are those of ``import``. A batch carries three kinds of rows (``kind``): an event in the
-stored-events columns, a bad row (``reason``, ``raw``, ``line``), and the note of an unknown column kept in
-``properties`` (its name in ``reason``), for the import's warning. Every event gets its place in import order:
-``file`` (the input's index in the run) and ``row`` (its number among the file's good rows), so equal times
-keep file order and duplicate ids keep their first occurrence, as ``import`` does.
+Each task reads whole files with ``import``'s own readers (``importer.readers``), which run the batch
+normaliser (``importer.normalize.normalize_batch``) or the per-row rules, so parsing, validation and every
+bad-row message are those of ``import``. A batch carries rows of several kinds (``kind``): events in the stored
+columns; bad rows (``line``, ``reason``, ``raw``); the unknown columns kept in ``properties`` (the name in
+``reason``); Currents records without a user (their type in ``reason``, their count in ``line``); and a file
+that cannot be read at all (its message in ``reason``). Every event gets its place in import order: ``file``
+(the input's index in the run) and ``row`` (its number among the file's good rows), so equal times keep file
+order and duplicate ids keep their first occurrence, as ``import`` does.
 
-Object-store URLs (``s3://`` ...) are copied to a local temporary file through fsspec first; the readers
-want a seekable local file (gzip, Avro containers).
+Object-store URLs (``s3://`` ...) are copied to a local temporary file through fsspec first, in the task: the
+readers want a seekable local file (gzip, Avro containers, Parquet footers).
 """
 
 from __future__ import annotations
@@ -24,151 +26,134 @@ from typing import Any
 import pyarrow as pa
 
 from campaign_connector.errors import CampaignConnectorError
-from campaign_connector.importer import BadRow, _Run, _user_records, _user_records_csv
+from campaign_connector.importer.normalize import EVENT_SCHEMA, BadRow
+from campaign_connector.importer.readers import (
+    Chunk,
+    Reread,
+    csv_chunks,
+    csv_python_chunks,
+    currents_chunks,
+    json_chunks,
+    parquet_chunks,
+)
+from campaign_connector.importer.users import _user_records, _user_records_csv
 from campaign_connector.inputs import Opened, raw_lines
 from campaign_connector.inputs.jsonl import json_rows
+from campaign_connector.inputs.sources import url_scheme
 
-#: Row kinds of a normalised batch (``FAILED``: the file could not be read at all; its message in ``reason``).
-EVENT, BAD, UNKNOWN_COLUMN, FAILED = 0, 1, 2, 3
+#: Row kinds of a normalised batch.
+EVENT, BAD, UNKNOWN_COLUMN, NO_USER, FAILED = 0, 1, 2, 3, 4
 
-#: The normalised events batch: the stored-events columns plus the import-order key and bad-row fields.
-EVENTS_SCHEMA = pa.schema([
-    ("kind", pa.int8()), ("file", pa.int32()), ("row", pa.int64()), ("line", pa.int64()),
-    ("id", pa.string()), ("user_id", pa.string()), ("time", pa.int64()), ("event", pa.string()),
-    ("campaign", pa.string()), ("link_alias", pa.string()), ("button_id", pa.string()), ("page", pa.string()),
-    ("machine_open", pa.bool_()), ("conversion_index", pa.int64()), ("timezone", pa.string()),
-    ("properties", pa.string()), ("reason", pa.string()), ("raw", pa.string()), ("name", pa.string()),
-])
+#: The import-order key and the bad-row fields around the stored events columns (``EVENT_SCHEMA``).
+_KEY = [("kind", pa.int8()), ("file", pa.int32()), ("row", pa.int64()), ("line", pa.int64())]
+_NOTE = [("reason", pa.string()), ("raw", pa.string()), ("name", pa.string())]
+EVENTS_SCHEMA = pa.schema([*_KEY, *((f.name, f.type) for f in EVENT_SCHEMA), *_NOTE])
 
-#: A normalised users-file batch (``USER_COLUMNS`` plus the line, for "last row of a user wins").
+#: A normalised users-file batch (``store.events.USER_COLUMNS``, the line for "the last row of a user wins").
 USERS_SCHEMA = pa.schema([
     ("kind", pa.int8()), ("line", pa.int64()), ("user_id", pa.string()), ("u_timezone", pa.string()),
-    ("u_gcg", pa.int8()), ("u_unsubscribed", pa.string()), ("u_attributes", pa.string()),
-    ("reason", pa.string()), ("raw", pa.string()), ("name", pa.string()),
+    ("u_gcg", pa.int8()), ("u_unsubscribed", pa.string()), ("u_attributes", pa.string()), *_NOTE,
 ])
-
-#: Good rows gathered before they become one Arrow batch.
-BATCH_ROWS = 50_000
-
-_TEXT = (4, 5, 6, 7, 10, 11)  # campaign, link_alias, button_id, page, timezone, properties (EVENT_COLUMNS places)
-
-
-def is_url(path: str) -> bool:
-    """Whether ``path`` is an object-store (fsspec) URL rather than a local path."""
-    return "://" in path and not path.startswith("file://")
 
 
 @contextmanager
-def local_file(path: str) -> Iterator[Path]:
+def local_file(name: str) -> Iterator[Path]:
     """The file itself, or a temporary local copy of an object-store URL (removed afterwards)."""
-    if not is_url(path):
-        yield Path(path.removeprefix("file://"))
+    if url_scheme(name) is None:
+        yield Path(name)
         return
     import fsspec
 
-    suffix = "".join(Path(path.rsplit("/", 1)[-1]).suffixes)
-    handle, name = tempfile.mkstemp(prefix="campaign-connector-", suffix=suffix)
+    suffix = "".join(Path(name.rsplit("/", 1)[-1]).suffixes)
+    handle, copy = tempfile.mkstemp(prefix="campaign-connector-", suffix=suffix)
     try:
-        with os.fdopen(handle, "wb") as out, fsspec.open(path, "rb") as source:
+        with os.fdopen(handle, "wb") as out, fsspec.open(name, "rb") as source:
             shutil.copyfileobj(source, out)
-        yield Path(name)
+        yield Path(copy)
     finally:
-        os.unlink(name)
+        os.unlink(copy)
 
 
-class _Collector(_Run):
-    """``import``'s reading run, with the rows gathered into Arrow batches instead of stored."""
-
-    def __init__(self, file_index: int) -> None:
-        super().__init__(None, skip_invalid=True, progress=None)  # type: ignore[arg-type]
-        self.file_index = file_index
-        self.rows = 0
-        self.sealed: list[pa.RecordBatch] = []
-        self.pending: list[tuple[Any, ...]] = []
-
-    def flush(self, batch: list[tuple[Any, ...]], position: int = 0, present: frozenset[str] | None = None) -> None:
-        self.pending.extend(batch)
-        batch.clear()
-        if len(self.pending) >= BATCH_ROWS:
-            self.seal()
-
-    def seal(self) -> None:
-        """Turn the gathered rows into one Arrow batch (Arrow holds them far more compactly than tuples)."""
-        if self.pending:
-            self.sealed.append(_events_batch(self.pending, self.file_index, self.rows))
-            self.rows += len(self.pending)
-            self.pending = []
+def _chunks(name: str, path: Path, kind: str, user_key: str, event_type: str | None,
+            no_user: dict[str, int]) -> list[Chunk]:
+    """One file's chunks, read as ``import`` reads it (a CSV the Arrow reader cannot word exactly is read
+    again line by line, forgetting the first reading)."""
+    if kind == "csv":
+        try:
+            return list(csv_chunks(name, path))
+        except Reread:
+            return list(csv_python_chunks(name, path))
+    if kind == "parquet":
+        return list(parquet_chunks(name, path))
+    if kind == "jsonl":
+        return list(json_chunks(name, path))
+    return list(currents_chunks(name, path, kind, user_key, event_type, no_user))
 
 
-def _events_batch(rows: list[tuple[Any, ...]], file_index: int, first_row: int) -> pa.RecordBatch:
-    """``EVENT_COLUMNS`` tuples as the importer prepares them (0 or "" for empty) → an ``EVENTS_SCHEMA`` batch."""
-    columns = [list(c) for c in zip(*rows, strict=True)]
-    for i in _TEXT:
-        columns[i] = [None if v == 0 else v for v in columns[i]]
-    columns[8] = [v == 1 for v in columns[8]]
-    columns[9] = [None if v == "" else v for v in columns[9]]
-    n = len(rows)
-    event_id, user_id, time, event, campaign, alias, button, page, machine, index, zone, props = columns
-    return pa.RecordBatch.from_arrays([
-        pa.array([EVENT] * n, pa.int8()), pa.array([file_index] * n, pa.int32()),
-        pa.array(range(first_row, first_row + n), pa.int64()), pa.nulls(n, pa.int64()),
-        pa.array(event_id, pa.string()), pa.array(user_id, pa.string()), pa.array(time, pa.int64()),
-        pa.array(event, pa.string()), pa.array(campaign, pa.string()), pa.array(alias, pa.string()),
-        pa.array(button, pa.string()), pa.array(page, pa.string()), pa.array(machine, pa.bool_()),
-        pa.array(index, pa.int64()), pa.array(zone, pa.string()), pa.array(props, pa.string()),
-        pa.nulls(n, pa.string()), pa.nulls(n, pa.string()), pa.nulls(n, pa.string()),
-    ], schema=EVENTS_SCHEMA)
+def _keyed(events: pa.RecordBatch, file_index: int, first_row: int) -> pa.RecordBatch:
+    """Good rows with their kind and (file, row) key in front and empty note columns behind."""
+    n = events.num_rows
+    columns = [pa.array([EVENT] * n, pa.int8()), pa.array([file_index] * n, pa.int32()),
+               pa.array(range(first_row, first_row + n), pa.int64()), pa.nulls(n, pa.int64()),
+               *events.columns, *(pa.nulls(n, pa.string()) for _ in _NOTE)]
+    return pa.RecordBatch.from_arrays(columns, schema=EVENTS_SCHEMA)
 
 
-def _notes_batch(kind: int, file_index: int, notes: list[tuple[int, str, str | None, str]]) -> pa.RecordBatch:
-    """Bad rows or unknown-column notes as an ``EVENTS_SCHEMA`` batch: (line, reason, raw, file name)."""
+def _notes(kind: int, file_index: int, notes: list[tuple[int, str, str | None, str]]) -> pa.RecordBatch:
+    """Rows that are not events — (line, reason, raw, file name) — as an ``EVENTS_SCHEMA`` batch."""
     n = len(notes)
     lines, reasons, raws, names = ([list(c) for c in zip(*notes, strict=True)] if notes else ([], [], [], []))
-    empty_text = pa.nulls(n, pa.string())
     return pa.RecordBatch.from_arrays([
         pa.array([kind] * n, pa.int8()), pa.array([file_index] * n, pa.int32()), pa.nulls(n, pa.int64()),
-        pa.array(lines, pa.int64()), empty_text, empty_text, pa.nulls(n, pa.int64()), empty_text, empty_text,
-        empty_text, empty_text, empty_text, pa.nulls(n, pa.bool_()), pa.nulls(n, pa.int64()), empty_text,
-        empty_text, pa.array(reasons, pa.string()), pa.array(raws, pa.string()), pa.array(names, pa.string()),
+        pa.array(lines, pa.int64()), *(pa.nulls(n, f.type) for f in EVENT_SCHEMA),
+        pa.array(reasons, pa.string()), pa.array(raws, pa.string()), pa.array(names, pa.string()),
     ], schema=EVENTS_SCHEMA)
 
 
 def _with_raw(bad: list[BadRow], path: Path) -> list[BadRow]:
-    """Bad rows with their verbatim text filled in from the file (CSV rows are read back by line)."""
-    spans = {row.line: row.end for row in bad if row.raw is None}
+    """Bad rows with their verbatim text filled in from the file (CSV rows are read back by line), as the
+    import's rejects files have them."""
+    spans = {row.line: row.end or row.line for row in bad if row.raw is None}
     texts = raw_lines(path, spans) if spans else {}
     return [row if row.raw is not None else BadRow(row.file, row.line, row.reason, texts.get(row.line), row.end)
             for row in bad]
 
 
-def read_events(file_index: int, name: str, kind: str, user_key: str) -> Iterator[pa.RecordBatch]:
-    """One input file (``name`` as given; ``kind`` from ``inputs.reader_kind``) → normalised batches: its events
-    in file order, then its bad rows, then the unknown columns it had."""
+def read_events(file_index: int, name: str, kind: str, user_key: str, event_type: str | None
+                ) -> Iterator[pa.RecordBatch]:
+    """One input file (``name`` as given or listed; ``kind`` from ``inputs.reader_kind``) → normalised batches:
+    its events in file order, then its bad rows, unknown columns and records without a user."""
+    no_user: dict[str, int] = {}
     with local_file(name) as path:
-        run = _Collector(file_index)
         try:
-            run.read_file(path, kind, user_key)
-        except CampaignConnectorError as error:  # a file-level problem: the whole run stops, as an import does
-            yield _notes_batch(FAILED, file_index, [(0, str(error), None, name)])
+            chunks = _chunks(name, path, kind, user_key, event_type, no_user)
+        except CampaignConnectorError as error:  # a file-level problem stops the whole run, as in an import
+            yield _notes(FAILED, file_index, [(0, str(error), None, name)])
             return
-        run.seal()
-        yield from run.sealed
-        if run.bad:
-            bad = _with_raw(run.bad, path)
-            yield _notes_batch(BAD, file_index, [(row.line, row.reason, row.raw, name) for row in bad])
-        if run.unknown:
-            yield _notes_batch(UNKNOWN_COLUMN, file_index, [(0, column, None, name) for column in sorted(run.unknown)])
+        bad = _with_raw([row for chunk in chunks for row in chunk.bad], path)
+    row = 0
+    for chunk in chunks:
+        if chunk.events.num_rows:
+            yield _keyed(chunk.events, file_index, row)
+            row += chunk.events.num_rows
+    unknown = sorted({column for chunk in chunks for column in chunk.unknown})
+    notes: list[tuple[int, list[tuple[int, str, str | None, str]]]] = [
+             (BAD, [(b.line, b.reason, b.raw, name) for b in bad]),
+             (UNKNOWN_COLUMN, [(0, column, None, name) for column in unknown]),
+             (NO_USER, [(count, event, None, name) for event, count in sorted(no_user.items())])]
+    for kind_, rows in notes:
+        if rows:
+            yield _notes(kind_, file_index, rows)
 
 
 def read_users(name: str, kind: str) -> Iterator[pa.RecordBatch]:
-    """A users file → normalised ``USERS_SCHEMA`` batches (bad rows as ``BAD`` rows), with ``import-users``' rules."""
+    """A users file → one ``USERS_SCHEMA`` batch with ``import-users``' rules (bad rows as ``BAD`` rows; a file
+    that cannot be read as one ``FAILED`` row)."""
     try:
         good, bad = _users(name, kind)
-    except CampaignConnectorError as error:
-        good, bad = [], [BadRow(name, 0, str(error))]
-        failed = True
-    else:
         failed = False
+    except CampaignConnectorError as error:
+        good, bad, failed = [], [BadRow(name, 0, str(error))], True
     rows: list[tuple[Any, ...]] = [(EVENT, line, user, zone, gcg, unsub, attrs, None, None, name)
                                    for line, user, zone, gcg, unsub, attrs in good]
     rows += [(FAILED if failed else BAD, row.line, None, None, None, None, None, row.reason, row.raw, name)
@@ -180,19 +165,21 @@ def read_users(name: str, kind: str) -> Iterator[pa.RecordBatch]:
 
 def _users(name: str, kind: str) -> tuple[list[tuple[Any, ...]], list[BadRow]]:
     with local_file(name) as path:
+        opened = None
         if kind == "csv":
-            records = _user_records_csv(path)
+            records = _user_records_csv(path, name)
         else:
-            opened = Opened(path)
-            try:
-                records = _user_records([(line, obj, problem) for line, obj, problem, _ in json_rows(opened)])
-            finally:
-                opened.close()
+            opened = Opened(path, name)
+            records = _user_records((line, obj, problem) for line, obj, problem, _ in json_rows(opened))
         good: list[tuple[Any, ...]] = []
         bad: list[BadRow] = []
-        for line, values, problem in records:
-            if values is None:
-                bad.append(BadRow(name, line, problem or "bad row", None, line))
-            else:
-                good.append((line, *values))
+        try:
+            for line, values, problem in records:
+                if values is None:
+                    bad.append(BadRow(name, line, problem or "bad row", None, line))
+                else:
+                    good.append((line, *values))
+        finally:
+            if opened is not None:
+                opened.close()
         return good, _with_raw(bad, path)

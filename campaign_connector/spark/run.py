@@ -33,9 +33,16 @@ from typing import TYPE_CHECKING, Any
 
 from campaign_connector import ENGINE_VERSION
 from campaign_connector.errors import InputError
-from campaign_connector.importer import SHOWN_BAD_ROWS, _unknown_warning
-from campaign_connector.inputs import EXTENSIONS, check_file, reader_kind
+from campaign_connector.importer import SHOWN_BAD_ROWS, unknown_warning
+from campaign_connector.inputs import check_file, reader_kind
 from campaign_connector.inputs.currents import USER_KEYS
+from campaign_connector.inputs.sources import (
+    EVENT_FILE_EXTENSIONS,
+    _folder_files,
+    _store_files,
+    event_type_in_path,
+    url_scheme,
+)
 from campaign_connector.model import Config
 from campaign_connector.replay import tally_counts
 from campaign_connector.spark import normalise, steps
@@ -86,42 +93,40 @@ class SparkRun:
                  f"Replayed {m['events']:,} events of {m['users']:,} users up to {m['options']['until'] or '-'}: "
                  f"{m['decisions']:,} decisions in {sum(self.timings.values()):.1f} s; run {m['name']!r} "
                  f"written to {self.output}"]
+        if read["no_user"]:
+            lines.append(f"{read['no_user']:,} records without a user skipped.")
         lines += [f"Warning: {warning}" for warning in self.warnings]
         if read["rejected"]:
             lines.append(f"Bad rows written to {self.output}/{REJECTS}/")
         return lines
 
 
-def _is_event_file(name: str) -> bool:
-    lower = name.lower().removesuffix(".gz")
-    return any(lower.endswith(ext) for ext in (*EXTENSIONS, ".parquet"))
-
-
-def expand_inputs(paths: Sequence[str], format: str) -> list[tuple[str, str]]:
-    """The input files as (name, reader kind), in the order given; a folder (local or object store) gives its
-    event files recursively in sorted path order."""
-    files: list[tuple[str, str]] = []
+def expand_inputs(paths: Sequence[str], format: str) -> list[tuple[str, str, str | None]]:
+    """The input files as (name, reader kind, event type of its path), in the order given: a folder gives its
+    event files in sorted path order and an object-store prefix its objects, as ``import`` expands them
+    (``inputs.sources``), but listed only: the Spark tasks read them."""
+    files: list[tuple[str, str, str | None]] = []
     for given in paths:
-        names: list[str]
-        if normalise.is_url(given):
-            import fsspec
-
-            fs, root = fsspec.core.url_to_fs(given)
-            protocol = given.split("://", 1)[0]
-            if fs.isdir(root):
-                names = [f"{protocol}://{p}" for p in sorted(fs.find(root)) if _is_event_file(p)]
-            elif fs.exists(root):
-                names = [given]
-            else:
-                raise InputError(f"{given}: no such file or folder")
+        if given == "-":
+            raise InputError("-: spark-replay cannot read standard input (give files, folders or URLs)")
+        if url_scheme(given) is not None:
+            _, objects, _ = _store_files(given)
+            if not objects:
+                raise InputError(f"{given}: no event files under this prefix")
+            names = [name for name, _ in objects]
         elif Path(given).is_dir():
-            names = sorted(str(p) for p in Path(given).rglob("*") if p.is_file() and _is_event_file(p.name))
-            if not names:
-                raise InputError(f"{given}: no event files in this folder (.csv, .jsonl, .json, .avro, optionally .gz)")
+            found, skipped = _folder_files(Path(given))
+            if not found:
+                raise InputError(f"{given}: no event files in this folder ({skipped} other files; event files end "
+                                 f"in {', '.join(EVENT_FILE_EXTENSIONS)}, optionally .gz)")
+            names = [str(path) for path in found]
         else:
             check_file(Path(given))
             names = [given]
-        files += [(name, reader_kind(Path(name.rsplit("/", 1)[-1]), format)) for name in names]
+        for name in names:
+            event_type = event_type_in_path(name)
+            kind = reader_kind(Path(name.rsplit("/", 1)[-1]), format, name, currents_path=event_type is not None)
+            files.append((name, kind, event_type))
     if not files:
         raise InputError("no inputs (give one or more event logs or folders)")
     return files
@@ -174,26 +179,29 @@ def spark_replay(
     files = expand_inputs(inputs, format)
     users_kind = None
     if users is not None:
-        check_file(Path(users))
-        users_kind = reader_kind(Path(users), "auto" if format in ("currents", "parquet") else format)
+        if url_scheme(users) is None:
+            check_file(Path(users))
+        users_kind = reader_kind(Path(users.rsplit("/", 1)[-1]), "auto" if format in ("currents", "parquet")
+                                 else format, users)
         if users_kind not in ("csv", "jsonl"):
             raise InputError(f"--users {users}: a users file is CSV or JSON lines")
     timings: dict[str, float] = {}
 
     # 1. Read and normalise, one task per file; the users file likewise. One job counts what was read.
-    listing = spark.createDataFrame([(i, n, k) for i, (n, k) in enumerate(files)],
-                                    "file int, name string, kind string").repartition(len(files), "file")
+    listing = spark.createDataFrame([(i, *file) for i, file in enumerate(files)],
+                                    "file int, name string, kind string, event_type string"
+                                    ).repartition(len(files), "file")
     read = (listing.mapInArrow(_read_files(user_key), _schema(normalise.EVENTS_SCHEMA))
             .persist(StorageLevel.MEMORY_AND_DISK))
-    kinds = read.select(F.lit(0).alias("users"), "kind", "file", "time", "reason")
+    kinds = read.select(F.lit(0).alias("users"), "kind", "file", "time", "line", "reason")
     users_df = None
     if users is not None:
         users_df = (spark.createDataFrame([(users, users_kind)], "name string, kind string")
                     .mapInArrow(_read_users, _schema(normalise.USERS_SCHEMA)).persist(StorageLevel.MEMORY_AND_DISK))
         kinds = kinds.unionByName(users_df.select(F.lit(1).alias("users"), "kind", F.lit(0).alias("file"),
-                                                  F.lit(None).cast("long").alias("time"), "reason"))
+                                                  F.lit(None).cast("long").alias("time"), "line", "reason"))
     tallies = {(r["users"], r["kind"]): r for r in kinds.groupBy("users", "kind").agg(
-        F.count(F.lit(1)).alias("n"), F.max("time").alias("last"),
+        F.count(F.lit(1)).alias("n"), F.max("time").alias("last"), F.sum("line").alias("lines"),
         F.min(F.struct("file", "reason")).alias("first"), F.collect_set("reason").alias("reasons")).collect()}
 
     def tally(users_side: int, kind: int) -> int:
@@ -220,6 +228,7 @@ def spark_replay(
         raise
     unknown = set(tallies[0, normalise.UNKNOWN_COLUMN]["reasons"]) if tally(0, normalise.UNKNOWN_COLUMN) else set()
     read_rows = tally(0, normalise.EVENT)
+    no_user = int(tallies[0, normalise.NO_USER]["lines"]) if tally(0, normalise.NO_USER) else 0
     timings["read"] = clock.perf_counter() - started
 
     # 2. Duplicate ids: the first in import order wins. 4. The users file's last row of a user wins.
@@ -340,7 +349,7 @@ def spark_replay(
             "config_hash": config.sha256 or hashlib.sha256(config.text.encode()).hexdigest(),
             "engine_version": ENGINE_VERSION,
             "inputs": list(inputs),
-            "files": [n for n, _ in files],
+            "files": [name for name, _, _ in files],
             "users_file": users,
             "until": horizon,
             "options": {
@@ -352,8 +361,8 @@ def spark_replay(
                 "master": master or spark.conf.get("spark.master", None),
                 "partitions": partitions,
             },
-            "read": {"rows": read_rows, "duplicates": duplicates,
-                     "rejected": bad_total + bad_users},
+            "read": {"rows": read_rows, "duplicates": duplicates, "rejected": bad_total + bad_users,
+                     "no_user": no_user},
             "events": replayed_events,
             "users": replayed_users,
             "decisions": seq_base,
@@ -371,7 +380,7 @@ def spark_replay(
             if frame is not None:
                 frame.unpersist()
     timings["write"] = clock.perf_counter() - write_started
-    return SparkRun(str(target), manifest, _unknown_warning(unknown), timings)
+    return SparkRun(str(target), manifest, unknown_warning(unknown), timings)
 
 
 def _schema(schema: Any) -> Any:
@@ -383,10 +392,11 @@ def _schema(schema: Any) -> Any:
 
 def _read_files(user_key: str) -> Any:
     def run(batches: Any) -> Any:
+        columns = ("file", "name", "kind", "event_type")
         for batch in batches:
-            for file_index, name, kind in zip(*(batch.column(c).to_pylist() for c in ("file", "name", "kind")),
-                                              strict=True):
-                yield from normalise.read_events(file_index, name, kind, user_key)
+            for file_index, name, kind, event_type in zip(*(batch.column(c).to_pylist() for c in columns),
+                                                          strict=True):
+                yield from normalise.read_events(file_index, name, kind, user_key, event_type)
 
     return run
 

@@ -42,7 +42,7 @@ OUT_SCHEMA = pa.schema([
 #: The columns the engine pass reads, in this order.
 IN_COLUMNS: tuple[str, ...] = (
     "time", "row", "user_id", "event", "campaign", "id", "link_alias", "button_id", "page", "machine_open",
-    "conversion_index", "timezone", "properties", "u_present", "u_timezone", "u_gcg", "u_unsubscribed",
+    "conversion_index", "timezone", "properties", "bot", "u_present", "u_timezone", "u_gcg", "u_unsubscribed",
     "u_attributes",
 )
 
@@ -106,8 +106,8 @@ def engine_pass(config_text: str, config_path: str, until: int | None,
                 if not rows:
                     continue
             first = rows[0]
-            profile = _profile((user_id, *first[14:18])) if first[13] else None
-            timeline = _events([row[:13] for row in rows], memo)
+            profile = _profile((user_id, *first[15:19])) if first[14] else None
+            timeline = _events([row[:14] for row in rows], memo)
             result = engine.run_user(user_id, timeline, profile, until)
             base = idx
             for d in result.decisions:

@@ -3,48 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from pathlib import Path
 
+from campaign_connector.model import Health
 from campaign_connector.store import Store, describe_sqlite_error
 from campaign_connector.store.schema import SCHEMA_VERSION
-
-
-@dataclass(frozen=True, slots=True)
-class Health:
-    """What ``doctor`` reports."""
-
-    path: str
-    """The database file."""
-    size_bytes: int
-    """File size on disk."""
-    schema_version: int
-    """The database's schema version (``PRAGMA user_version``)."""
-    current_version: int
-    """The schema version this campaign-connector writes."""
-    integrity: list[str]
-    """``PRAGMA quick_check`` lines; ``["ok"]`` when healthy."""
-    events: int
-    """Stored events."""
-    users: int
-    """Distinct users with events."""
-    profiles: int
-    """Rows of the users file."""
-    imports: int
-    """Recorded imports."""
-    runs: int
-    """Complete runs."""
-    stale_runs: int
-    """Runs left ``running`` by an interrupted replay (cleared by the next replay)."""
-    first_event: int | None
-    """ms of the earliest event."""
-    last_event: int | None
-    """ms of the latest event."""
-
-    @property
-    def ok(self) -> bool:
-        """Healthy: intact, and at this tool's schema version."""
-        return self.integrity == ["ok"] and self.schema_version == self.current_version
 
 
 def check(store: Store) -> Health:

@@ -53,14 +53,13 @@ def open_runs(db_path: Path, refs: Sequence[str | None]) -> Iterator[tuple[Store
     folder = tempfile.mkdtemp(prefix="campaign-connector-runs-")
     try:
         with Store.open(Path(folder) / "runs.db") as scratch:
-            found: list[RunInfo] = []
+            copied: dict[str | None, RunInfo] = {}
             stored = [ref for ref in refs if not is_run_folder(ref)]
             if stored:
                 with Store.open(db_path, create=False) as source:
                     copied = {ref: _copy_run(source, scratch, find_run(source, ref)) for ref in stored}
-            for ref in refs:
-                found.append(_load_folder(scratch, Path(ref)) if is_run_folder(ref) else copied[ref])  # type: ignore[arg-type]
-            yield scratch, found
+            yield scratch, [_load_folder(scratch, Path(ref)) if ref is not None and is_run_folder(ref) else copied[ref]
+                            for ref in refs]
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

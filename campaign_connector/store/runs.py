@@ -18,48 +18,12 @@ import os
 import socket
 import sqlite3
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from campaign_connector.errors import StoreError
-from campaign_connector.model import Conversion, Decision
+from campaign_connector.model import Conversion, Decision, RunInfo
 from campaign_connector.store import Store, describe_sqlite_error
-
-
-@dataclass(frozen=True, slots=True)
-class RunInfo:
-    """A stored run's header."""
-
-    id: int
-    """Row id."""
-    name: str
-    """``--name`` or ``run-N``."""
-    status: str
-    """``running`` or ``complete``."""
-    created_at: str
-    """ISO-8601 UTC."""
-    config_path: str
-    """The config file as given."""
-    config_text: str
-    """The config file's text at replay time."""
-    config_hash: str
-    """sha256 of the config text."""
-    log_fingerprint: str
-    """Fingerprint of the event log the run read."""
-    engine_version: str
-    """``campaign_connector.ENGINE_VERSION`` at replay time."""
-    options: dict[str, Any]
-    """Replay options (until, workers ...)."""
-    counts: dict[str, Any]
-    """Counts by status, reason, campaign."""
-    until: int | None
-    """Horizon, ms."""
-    events: int
-    """Events read."""
-    users: int
-    """Users replayed."""
-
 
 _COLUMNS = (
     "id, name, status, created_at, config_path, config_text, config_hash, log_fingerprint, engine_version, "
@@ -107,6 +71,27 @@ def _clear_stale_runs(conn: sqlite3.Connection) -> None:
     _delete_runs(conn, [run_id for run_id, owner in running if _writer_is_gone(owner)])
 
 
+#: The longest run name, in characters.
+MAX_RUN_NAME = 200
+
+
+def run_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a run given on the command line, or None when it can: a name is printable, not
+    blank, at most ``MAX_RUN_NAME`` characters, and not only digits (``find_run`` reads digits as a run id)."""
+    if not name.strip() or name.isdigit() or not name.isprintable() or len(name) > MAX_RUN_NAME:
+        return (f"{name!r} cannot name a run (use up to {MAX_RUN_NAME} printable characters, not only digits, "
+                "which --run reads as a run id)")
+    return None
+
+
+def next_run_name(conn: sqlite3.Connection) -> str:
+    """``run-N``: N one more than the stored runs, raised past any name already taken."""
+    number = conn.execute("SELECT count(*) FROM runs").fetchone()[0] + 1
+    while conn.execute("SELECT 1 FROM runs WHERE name = ?", (f"run-{number}",)).fetchone():
+        number += 1
+    return f"run-{number}"
+
+
 def create_run(
     store: Store,
     *,
@@ -121,14 +106,12 @@ def create_run(
     until: int | None,
 ) -> RunInfo:
     """Insert a ``running`` run owned by this process (named ``run-N`` when ``name`` is None), after deleting the
-    running runs of writers that are gone; a taken name is a ``StoreError``."""
+    running runs of writers that are gone; a taken name is a ``StoreError``. Any name is stored as given: the
+    CLI refuses the names ``run_name_problem`` names, the Python API leaves that to its caller."""
     with store.atomic() as conn:
         _clear_stale_runs(conn)
         if name is None:
-            number = conn.execute("SELECT count(*) FROM runs").fetchone()[0] + 1
-            while conn.execute("SELECT 1 FROM runs WHERE name = ?", (f"run-{number}",)).fetchone():
-                number += 1
-            name = f"run-{number}"
+            name = next_run_name(conn)
         else:
             taken = conn.execute("SELECT status FROM runs WHERE name = ?", (name,)).fetchone()
             if taken and taken[0] == "running":
