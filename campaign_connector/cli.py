@@ -262,6 +262,8 @@ def replay(
     config: Path = typer.Argument(..., help="The campaign file (YAML)."),
     until: str | None = typer.Option(None, "--until", help="Horizon (ISO-8601); default: the last logged event."),
     name: str | None = typer.Option(None, "--name", help="Name of the run (default run-N)."),
+    replace: bool = typer.Option(False, "--replace", help="Replace the run of that --name once this one is "
+                                 "complete."),
     workers: int = typer.Option(1, "--workers", min=1, help="Processes to split users across."),
     db: str | None = DbOption,
 ) -> None:
@@ -273,15 +275,20 @@ def replay(
     from campaign_connector.errors import InputError
     from campaign_connector.replay import run_replay
     from campaign_connector.store import Store
+    from campaign_connector.store.runs import check_run_name
     from campaign_connector.timeutil import TimeParseError, parse_time
 
     try:
         horizon = None if until is None else parse_time(until)
     except TimeParseError as error:
         raise InputError(f"--until: {error} (give an ISO-8601 time like 2026-01-31T23:59:59Z)") from None
-    if name is not None and (not name.strip() or name.isdigit() or not name.isprintable() or len(name) > 200):
-        raise InputError(f"--name: {name!r} cannot name a run (use up to 200 printable characters, not only "
-                         "digits, which --run reads as a run id)")
+    if name is not None:
+        try:
+            check_run_name(name)
+        except InputError as error:
+            raise InputError(f"--name: {error}") from None
+    if replace and name is None:
+        raise InputError("--replace: give the --name of the run to replace")
     cores = os.cpu_count() or 1
     if workers > cores:
         err.print(f"--workers {workers}: this machine has {cores} cores; using {cores}.")
@@ -294,7 +301,7 @@ def replay(
     path = db_path(db)
     with Store.open(path) as store, _ReplayProgress(err) as bar:  # created on demand: an empty log is a run too
         run = run_replay(store, loaded, until=horizon, name=name, workers=workers, db_path=path,
-                         progress=bar if bar.active else None)
+                         progress=bar if bar.active else None, replace=replace)
     _print_replay_summary(run, [c.id for c in loaded.campaigns])
     print(run.name)
 
@@ -348,7 +355,7 @@ def sends(
 
     from campaign_connector import report as render
     from campaign_connector.errors import InputError
-    from campaign_connector.inspection import sends_filter
+    from campaign_connector.inspection import check_campaign, sends_filter
     from campaign_connector.store import Store
     from campaign_connector.store.results import count_decisions, iter_decisions
     from campaign_connector.store.runs import find_run
@@ -363,6 +370,7 @@ def sends(
         raise InputError(f"{output}: is the database; give -o another file")
     with Store.open(db_path(db), create=False) as store:
         found = find_run(store, run)
+        check_campaign(store, [found], campaign)
         rows = iter_decisions(store, found.id, filt)
         if format is SendsFormat.table:
             total = count_decisions(store, found.id, filt)
@@ -413,11 +421,14 @@ def explain(
 def diff(
     run_a: str = typer.Argument(..., help="The baseline run (name or id)."),
     run_b: str = typer.Argument(..., help="The what-if run (name or id)."),
+    campaign: str | None = typer.Option(None, "--campaign", help="Only this campaign."),
+    user: str | None = typer.Option(None, "--user", help="Only this user."),
     format: ReportFormat = typer.Option(ReportFormat.table, "--format", help="table, json or csv."),
-    fail_on_change: bool = typer.Option(False, "--fail-on-change", help="Exit 1 when the runs differ."),
+    fail_on_change: bool = typer.Option(False, "--fail-on-change", help="Exit 1 when a send was gained, lost or "
+                                        "moved."),
     db: str | None = DbOption,
 ) -> None:
-    """What-if: per campaign and per user, sends gained, lost and moved between two runs.
+    """What-if: each user's sends paired between two runs — gained, lost and moved, per campaign and per user.
 
     Example: campaign-connector diff baseline what-if
     """
@@ -426,15 +437,15 @@ def diff(
     from rich.console import Group
 
     from campaign_connector import report as render
-    from campaign_connector.inspection import build_diff
+    from campaign_connector.inspection import build_diff, check_campaign, iter_send_changes
     from campaign_connector.store import Store
-    from campaign_connector.store.results import iter_diff
     from campaign_connector.store.runs import find_run
 
     with Store.open(db_path(db), create=False) as store:
         a, b = find_run(store, run_a), find_run(store, run_b)
-        summary = build_diff(store, a, b)
-        rows = iter_diff(store, a.id, b.id)
+        check_campaign(store, [b, a], campaign)
+        summary = build_diff(store, a, b, user=user, campaign=campaign)
+        rows = iter_send_changes(store, a, b, user=user, campaign=campaign)
         if format is ReportFormat.json:
             render.write_diff_json(summary, rows, sys.stdout)
         elif format is ReportFormat.csv:

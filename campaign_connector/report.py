@@ -34,8 +34,10 @@ from campaign_connector.inspection import (
     Explanation,
     RunDiff,
     RunReport,
+    SendChange,
 )
-from campaign_connector.store.results import DIFF_SIDE_FIELDS, DiffRow, DiffSide, StoredDecision
+from campaign_connector.stats import Lift, SampleRatio
+from campaign_connector.store.results import StoredDecision
 from campaign_connector.store.runs import RunInfo
 from campaign_connector.timeutil import DAY_MS, format_time
 from campaign_connector.vocabulary import DECISION_FIELDS, REASON_TEXT
@@ -57,7 +59,9 @@ def _int(n: int) -> str:
     return f"{n:,}"
 
 
-def _rate(count: int, rate: float | None) -> str:
+def _rate(count: int | None, rate: float | None) -> str:
+    if count is None:
+        return "–"  # no conversion events: no figure, not 0
     return f"{_int(count)}" if rate is None else f"{_int(count)} ({rate:.1%})"
 
 
@@ -276,6 +280,65 @@ def more_rows_note(shown: int, total: int, command: str) -> str | None:
     return f"showing {_int(shown)} of {_int(total)} rows ({_int(total - shown)} more); all of them: {command}"
 
 
+class FoldingTable:
+    """A table that never cuts a number or a word: laid out as columns when the width allows every cell whole
+    (the ``wrap`` columns wrapped between words), else folded into one block of ``header: value`` lines per
+    row. The last row is a footer (set off by a rule) when ``footer`` is set."""
+
+    def __init__(self, title: str, headers: list[str], rows: list[list[str]], *, right: Iterable[int] = (),
+                 wrap: Iterable[int] = (), footer: list[str] | None = None) -> None:
+        self.title = title
+        """Shown above the table (and above the blocks)."""
+        self.headers = headers
+        """Column headers."""
+        self.rows = rows
+        """Cells, one list per row."""
+        self.right = frozenset(right)
+        """Indices of right-aligned (numeric) columns."""
+        self.wrap = frozenset(wrap)
+        """Indices of text columns that may wrap between words."""
+        self.footer = footer
+        """A totals row, or None."""
+
+    def _min_width(self, column: int) -> int:
+        cells = [self.headers[column], *(row[column] for row in self._all_rows())]
+        if column in self.wrap:
+            return max(cell_len(word) for cell in cells for word in (cell.split() or [""]))
+        return max(cell_len(cell) for cell in cells)
+
+    def _all_rows(self) -> list[list[str]]:
+        return [*self.rows, *([self.footer] if self.footer else [])]
+
+    def needed_width(self) -> int:
+        """The narrowest width that shows every cell whole as columns."""
+        return sum(self._min_width(i) for i in range(len(self.headers))) + _GAP * (len(self.headers) - 1)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if self.needed_width() <= options.max_width:
+            table = Table(title=self.title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD,
+                          pad_edge=False, collapse_padding=True, show_footer=self.footer is not None)
+            for i, header in enumerate(self.headers):
+                table.add_column(header, footer=self.footer[i] if self.footer else "",
+                                 justify="right" if i in self.right else "left", no_wrap=i not in self.wrap,
+                                 min_width=self._min_width(i) if i in self.wrap else None, overflow="fold")
+            for row in self.rows:
+                table.add_row(*row)
+            yield table
+            return
+        yield Text(self.title, style="table.title")
+        label = max(cell_len(h) for h in self.headers)
+        width = max(options.max_width - label - 2, 1)
+        for n, row in enumerate(self._all_rows()):
+            yield Text()
+            for header, cell in zip(self.headers, row, strict=True):
+                lines = Text(cell).wrap(console, width, overflow="fold") if cell else [Text()]
+                style = "bold" if self.footer and n == len(self.rows) else ""
+                yield Text(f"{header:<{label}}: ", style="bold").append(lines[0].plain, style=style)
+                for line in lines[1:]:
+                    yield Text(" " * (label + 2) + line.plain)
+        yield Text()
+
+
 # --------------------------------------------------------------------------------------------------
 # report
 
@@ -283,7 +346,29 @@ def report_columns() -> list[str]:
     """The csv header of ``report``: ``suppressed_<reason>`` for every suppression reason, in rule order."""
     return ["campaign", "triggered", "sent", "control", "cancelled", "suppressed",
             *(f"suppressed_{r}" for r in SUPPRESSION_REASONS), "pending", "converted_sent", "converted_control",
-            "conversion_rate_sent", "conversion_rate_control"]
+            "conversion_rate_sent", "conversion_rate_control", *(f"lift_{k}" for k in LIFT_KEYS),
+            *(f"sample_ratio_{k}" for k in SAMPLE_RATIO_KEYS)]
+
+
+#: The keys of a campaign's ``lift`` object (SPEC §5.2).
+LIFT_KEYS: tuple[str, ...] = ("rate_sent", "rate_control", "difference", "ci95_low", "ci95_high", "p_value")
+#: The keys of a campaign's ``sample_ratio`` object (SPEC §5.2).
+SAMPLE_RATIO_KEYS: tuple[str, ...] = ("expected_control", "observed_control", "p_value")
+
+
+def _figure(value: float) -> float:
+    """A statistic for the machine formats: six significant digits (stable across platforms' last bits)."""
+    return float(f"{value:.6g}")
+
+
+def lift_record(lift: Lift | None) -> dict[str, float] | None:
+    """A lift as a JSON object (``LIFT_KEYS``), or None."""
+    return None if lift is None else {key: _figure(getattr(lift, key)) for key in LIFT_KEYS}
+
+
+def sample_ratio_record(ratio: SampleRatio | None) -> dict[str, float] | None:
+    """A sample-ratio check as a JSON object (``SAMPLE_RATIO_KEYS``), or None."""
+    return None if ratio is None else {key: _figure(getattr(ratio, key)) for key in SAMPLE_RATIO_KEYS}
 
 
 def summary_record(s: CampaignSummary) -> dict[str, Any]:
@@ -293,6 +378,7 @@ def summary_record(s: CampaignSummary) -> dict[str, Any]:
         "cancelled": s.cancelled, "suppressed": s.suppressed, "suppressed_by_reason": dict(s.suppressed_by_reason),
         "pending": s.pending, "converted_sent": s.converted_sent, "converted_control": s.converted_control,
         "conversion_rate_sent": s.conversion_rate_sent, "conversion_rate_control": s.conversion_rate_control,
+        "lift": lift_record(s.lift), "sample_ratio": sample_ratio_record(s.sample_ratio),
     }
 
 
@@ -321,9 +407,11 @@ def write_report_csv(rep: RunReport, out: TextIO) -> None:
     for s in rep.campaigns:
         row = [s.campaign, s.triggered, s.sent, s.control, s.cancelled, s.suppressed,
                *(s.suppressed_by_reason.get(reason, 0) for reason in SUPPRESSION_REASONS),
-               s.pending, s.converted_sent, s.converted_control,
-               "" if s.conversion_rate_sent is None else s.conversion_rate_sent,
-               "" if s.conversion_rate_control is None else s.conversion_rate_control]
+               s.pending, *("" if v is None else v for v in (s.converted_sent, s.converted_control,
+                                                             s.conversion_rate_sent, s.conversion_rate_control))]
+        for record, keys in ((lift_record(s.lift), LIFT_KEYS),
+                             (sample_ratio_record(s.sample_ratio), SAMPLE_RATIO_KEYS)):
+            row.extend("" if record is None else record[key] for key in keys)
         writer.writerow(row)
 
 
@@ -409,14 +497,23 @@ def daily_chart(days: list[tuple[int, dict[str, int]]], order: list[str]) -> Ren
 # --------------------------------------------------------------------------------------------------
 # diff
 
+#: The fields shown for each side of a send change.
+DIFF_SIDE_FIELDS: tuple[str, ...] = ("status", "reason", "detail", "trigger_event_id", "triggered_at", "due_at",
+                                     "sent_at", "variant", "channels")
+
 #: diff's csv columns.
 DIFF_COLUMNS: tuple[str, ...] = (
-    "change", "user_id", "campaign", "trigger_event_id", "trigger", "triggered_at",
-    *(f"a_{f}" for f in DIFF_SIDE_FIELDS), *(f"b_{f}" for f in DIFF_SIDE_FIELDS),
+    "change", "user_id", "campaign", *(f"a_{f}" for f in DIFF_SIDE_FIELDS), *(f"b_{f}" for f in DIFF_SIDE_FIELDS),
+)
+
+#: diff's per-campaign keys (json), in order.
+CAMPAIGN_DIFF_KEYS: tuple[str, ...] = (
+    "campaign", "sent_a", "sent_b", "gained", "lost", "moved", "unchanged", "users_gained", "users_lost",
+    "conversions_a", "conversions_b", "conversions_change",
 )
 
 
-def _side_record(side: DiffSide | None) -> dict[str, Any] | None:
+def _side_record(side: StoredDecision | None) -> dict[str, Any] | None:
     if side is None:
         return None
     record: dict[str, Any] = {}
@@ -426,20 +523,29 @@ def _side_record(side: DiffSide | None) -> dict[str, Any] | None:
     return record
 
 
-def diff_record(row: DiffRow) -> dict[str, Any]:
-    """A changed decision as a JSON object; ``a``/``b`` are null when that run has no such decision."""
-    return {"change": row.change, "user_id": row.user_id, "campaign": row.campaign,
-            "trigger_event_id": row.trigger_event_id, "trigger": row.trigger,
-            "triggered_at": format_time(row.triggered_at), "a": _side_record(row.a), "b": _side_record(row.b)}
+def diff_record(row: SendChange) -> dict[str, Any]:
+    """A send change as a JSON object; ``a``/``b`` are null when that run has no decision to show."""
+    return {"change": row.kind, "user_id": row.user_id, "campaign": row.campaign, "a": _side_record(row.a),
+            "b": _side_record(row.b)}
+
+
+def diff_csv_row(row: SendChange) -> list[Any]:
+    """A send change as csv cells (``DIFF_COLUMNS``): null → empty, channels ``;``-joined."""
+    cells: list[Any] = [row.kind, row.user_id, row.campaign]
+    for side in (row.a, row.b):
+        values = _side_record(side) or {}
+        for name in DIFF_SIDE_FIELDS:
+            value = values.get(name)
+            cells.append(";".join(value) if isinstance(value, list) else "" if value is None else value)
+    return cells
 
 
 def campaign_diff_record(c: CampaignDiff) -> dict[str, Any]:
-    """A campaign's diff counts as a JSON object."""
-    return {"campaign": c.campaign, "sent_a": c.sent_a, "sent_b": c.sent_b, "gained": c.gained, "lost": c.lost,
-            "moved": c.moved, "changed": c.changed}
+    """A campaign's diff counts as a JSON object (``CAMPAIGN_DIFF_KEYS``)."""
+    return {key: getattr(c, key) for key in CAMPAIGN_DIFF_KEYS}
 
 
-def write_diff_json(summary: RunDiff, rows: Iterable[DiffRow], out: TextIO) -> None:
+def write_diff_json(summary: RunDiff, rows: Iterable[SendChange], out: TextIO) -> None:
     """``diff --format json``: one JSON document; its ``changes`` array is written one element per line."""
     head = {"run_a": run_record(summary.run_a), "run_b": run_record(summary.run_b),
             "differences": summary.differences, "campaigns": [campaign_diff_record(c) for c in summary.campaigns]}
@@ -452,53 +558,47 @@ def write_diff_json(summary: RunDiff, rows: Iterable[DiffRow], out: TextIO) -> N
     out.write("\n]}\n")
 
 
-def write_diff_csv(rows: Iterable[DiffRow], out: TextIO) -> None:
-    """``diff --format csv``: one row per changed decision, columns ``DIFF_COLUMNS`` (null → empty)."""
+def write_diff_csv(rows: Iterable[SendChange], out: TextIO) -> None:
+    """``diff --format csv``: one row per send change, columns ``DIFF_COLUMNS`` (null → empty)."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(DIFF_COLUMNS)
     for row in rows:
-        record = diff_record(row)
-        cells: list[Any] = [record[c] for c in DIFF_COLUMNS[:6]]
-        for side in ("a", "b"):
-            values = record[side] or {}
-            for name in DIFF_SIDE_FIELDS:
-                value = values.get(name)
-                cells.append(";".join(value) if isinstance(value, list) else "" if value is None else value)
-        writer.writerow(cells)
+        writer.writerow(diff_csv_row(row))
 
 
-def _side_text(side: DiffSide | None, triggered_at: int) -> str:
+def _side_text(side: StoredDecision | None) -> str:
+    """``sent 2026-01-05T10:00:00Z``, ``suppressed frequency_cap``, or ``(no decision)``."""
     if side is None:
         return "(no decision)"
-    if side.sent_at is not None:
-        return f"{side.status} {offset(triggered_at, side.sent_at)}"
-    text = side.status + (f" {side.reason}" if side.reason else "")
-    if side.due_at is not None:
-        text += f", due {offset(triggered_at, side.due_at)}"
-    return text
+    if side.status == "sent":
+        return f"sent {format_time(side.sent_at)}"
+    return side.status + (f" {side.reason}" if side.reason else "")
 
 
-def diff_renderables(summary: RunDiff, rows: Iterable[DiffRow]) -> list[RenderableType]:
-    """The per-campaign table and the changed decisions table (``rows`` should be limited by the caller)."""
+def _signed(n: int | None) -> str:
+    return "–" if n is None else f"{n:+,}" if n else "0"
+
+
+def diff_renderables(summary: RunDiff, rows: Iterable[SendChange]) -> list[RenderableType]:
+    """The per-campaign table and the send changes (``rows`` should be limited by the caller)."""
     a, b = summary.run_a.name, summary.run_b.name
-    if not summary.campaigns:
+    if not summary.differences:
         return [Text(f"no differences between {a} and {b}")]
-    table = Table(title=f"{a} → {b}: sends per campaign", title_justify="left", header_style="bold",
-                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    table.add_column("campaign")
-    for header in (f"sent ({a})", f"sent ({b})", "gained", "lost", "moved", "changed"):
-        table.add_column(header, justify="right")
-    for c in summary.campaigns:
-        table.add_row(c.campaign, _int(c.sent_a), _int(c.sent_b), _int(c.gained), _int(c.lost), _int(c.moved),
-                      _int(c.changed))
-    changes = Table(title="Changed decisions (sent and due times are offsets from triggered_at)",
-                    title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
-                    collapse_padding=True)
-    for header in ("user_id", "campaign", "triggered_at", "change", a, b):
-        changes.add_column(header, overflow="fold", no_wrap=header in ("user_id", "campaign", "triggered_at", "change"))
-    for row in rows:
-        changes.add_row(row.user_id, row.campaign, format_time(row.triggered_at), row.change,
-                        _side_text(row.a, row.triggered_at), _side_text(row.b, row.triggered_at))
+    table = FoldingTable(
+        f"{a} → {b}: sends per campaign, paired per user",
+        ["campaign", f"sent ({a})", f"sent ({b})", "gained", "lost", "moved", "unchanged", "users +", "users −",
+         "conversions Δ"],
+        [[c.campaign, _int(c.sent_a), _int(c.sent_b), _int(c.gained), _int(c.lost), _int(c.moved),
+          _int(c.unchanged), _int(c.users_gained), _int(c.users_lost), _signed(c.conversions_change)]
+         for c in summary.campaigns],
+        right=range(1, 10),
+    )
+    changes = FoldingTable(
+        "Sends gained, lost and moved",
+        ["user_id", "campaign", "change", a, b],
+        [[row.user_id, row.campaign, row.kind, _side_text(row.a), _side_text(row.b)] for row in rows],
+        wrap={3, 4},
+    )
     return [table, changes]
 
 

@@ -45,12 +45,14 @@ campaigns:
     delay: 1 hour
     exceptions:
       - {event: purchase}
+    conversion_events: [{event: purchase}]
   - id: discount_push
     channels: [push, email]
     status: active
     published_at: 2026-01-03T00:00:00Z
     triggers:
       - {interaction: click_email, campaign: newsletter}
+    conversion_events: [{event: purchase}]
 """
 
 #: CliRunner environment: a 100-column terminal without colour.

@@ -64,7 +64,7 @@ def test_report_json_counts_each_status_reason_and_conversion(tmp_path: Path) ->
     assert {k: v for k, v in followup.items() if k != "suppressed_by_reason"} == {
         "campaign": "followup_email", "triggered": 4, "sent": 1, "control": 0, "cancelled": 1, "suppressed": 1,
         "pending": 1, "converted_sent": 1, "converted_control": 0, "conversion_rate_sent": 1.0,
-        "conversion_rate_control": None,
+        "conversion_rate_control": None, "lift": None, "sample_ratio": None,
     }
     assert list(followup["suppressed_by_reason"]) == list(SUPPRESSION_REASONS)  # stable keys, rule order
     assert {r: n for r, n in followup["suppressed_by_reason"].items() if n} == {"not_reeligible": 1}
@@ -118,7 +118,7 @@ def test_unknown_run_is_a_store_error_naming_the_stored_runs(tmp_path: Path) -> 
     result = invoke(base_db(tmp_path), "report", "--run", "nope")
     assert result.exit_code == 1
     assert isinstance(result.exception, StoreError)
-    assert "no run named 'nope' (stored runs: base" in str(result.exception)
+    assert "no run named 'nope' (known: base" in str(result.exception)
 
 
 def test_unknown_run_prints_one_error_line_and_exits_1(tmp_path: Path) -> None:

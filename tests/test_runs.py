@@ -193,7 +193,7 @@ def test_runs_delete_of_an_unknown_run_is_an_error(db: Path) -> None:
                           capture_output=True, text=True)
     assert proc.returncode == 1
     assert proc.stderr.startswith("Error: ")
-    assert "no run named 'nope' (stored runs: run-2, baseline" in proc.stderr
+    assert "no run named 'nope' (known: run-2, baseline" in proc.stderr
 
 
 def test_runs_on_an_empty_database_says_so(tmp_path: Path) -> None:

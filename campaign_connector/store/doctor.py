@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from campaign_connector.store import Store, describe_sqlite_error
-from campaign_connector.store.schema import SCHEMA_VERSION
+from campaign_connector.store.schema import READABLE_VIEWS, SCHEMA_VERSION
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,12 @@ class Health:
     """ms of the earliest event."""
     last_event: int | None
     """ms of the latest event."""
+    tables: dict[str, int] = field(default_factory=dict)
+    """Table → rows, every table of the database (read by sqlite-utils' introspection)."""
+    views: list[str] = field(default_factory=list)
+    """The database's views (the readable ones: ``schema.READABLE_VIEWS``)."""
+    missing_views: list[str] = field(default_factory=list)
+    """Readable views this version creates that the database lacks (re-create them with ``Store.open``)."""
 
     @property
     def ok(self) -> bool:
@@ -57,6 +63,9 @@ def check(store: Store) -> Health:
             return int(conn.execute(sql).fetchone()[0])
 
         first, last = conn.execute("SELECT min(time), max(time) FROM events").fetchone()
+        db = store.db
+        tables = {table.name: table.count for table in db.tables}
+        views = db.view_names()
         return Health(
             path=str(store.path),
             size_bytes=Path(store.path).stat().st_size if store.path != ":memory:" else 0,
@@ -71,6 +80,9 @@ def check(store: Store) -> Health:
             stale_runs=scalar("SELECT count(*) FROM runs WHERE status = 'running'"),
             first_event=first,
             last_event=last,
+            tables=tables,
+            views=views,
+            missing_views=[name for name in READABLE_VIEWS if name not in views],
         )
     except sqlite3.Error as error:
         raise describe_sqlite_error(store.path, error) from None
