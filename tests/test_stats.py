@@ -9,11 +9,10 @@ import warnings
 from pathlib import Path
 
 import pytest
+import scipy.stats as scipy_stats  # test-only, with statsmodels (the `test` extra)
+import statsmodels.stats.proportion as statsmodels_proportion
 
 from campaign_connector import stats
-
-statsmodels_proportion = pytest.importorskip("statsmodels.stats.proportion")
-scipy_stats = pytest.importorskip("scipy.stats")
 
 #: (converted sent, users sent, converted control, users control)
 CASES = [
