@@ -40,7 +40,7 @@ from campaign_connector.stats import Lift, SampleRatio
 from campaign_connector.store.results import StoredDecision
 from campaign_connector.store.runs import RunInfo
 from campaign_connector.timeutil import DAY_MS, format_time
-from campaign_connector.vocabulary import DECISION_FIELDS, REASON_TEXT
+from campaign_connector.vocabulary import DECISION_FIELDS, REASON_TEXT, STATUSES
 
 #: Rows a terminal table shows before saying how many more there are.
 TABLE_ROWS = 50
@@ -388,6 +388,28 @@ def run_record(run: RunInfo) -> dict[str, Any]:
             "until": format_time(run.until)}
 
 
+#: The keys of a run in ``runs --format json/csv/jsonl``, in order.
+RUN_LIST_KEYS: tuple[str, ...] = (
+    "name", "id", "created_at", "config_file", "config_path", "config_hash", "until", "events", "users",
+    "decisions", *STATUSES, "seconds",
+)
+
+
+def runs_records(runs: Iterable[RunInfo]) -> list[dict[str, Any]]:
+    """Stored runs as JSON objects (``RUN_LIST_KEYS``): the config file, its hash, the horizon, the counts and
+    the time the replay took (null for runs stored before it was recorded)."""
+    records = []
+    for run in runs:
+        totals = run.counts.get("totals", {})
+        records.append({
+            "name": run.name, "id": run.id, "created_at": run.created_at, "config_file": run.config_name,
+            "config_path": run.config_path, "config_hash": run.config_hash, "until": format_time(run.until),
+            "events": run.events, "users": run.users, "decisions": totals.get("triggered", 0),
+            **{status: totals.get(status, 0) for status in STATUSES}, "seconds": run.seconds,
+        })
+    return records
+
+
 def report_json(rep: RunReport) -> str:
     """``report --format json``: one indented JSON document."""
     document = {
@@ -400,19 +422,24 @@ def report_json(rep: RunReport) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
+def report_csv_rows(rep: RunReport, empty: Any = "") -> Iterator[list[Any]]:
+    """One row per campaign, cells in ``report_columns()`` order; a figure that does not apply is ``empty``."""
+    for s in rep.campaigns:
+        row = [s.campaign, s.triggered, s.sent, s.control, s.cancelled, s.suppressed,
+               *(s.suppressed_by_reason.get(reason, 0) for reason in SUPPRESSION_REASONS),
+               s.pending, *(empty if v is None else v for v in (s.converted_sent, s.converted_control,
+                                                                s.conversion_rate_sent, s.conversion_rate_control))]
+        for record, keys in ((lift_record(s.lift), LIFT_KEYS),
+                             (sample_ratio_record(s.sample_ratio), SAMPLE_RATIO_KEYS)):
+            row.extend(empty if record is None else record[key] for key in keys)
+        yield row
+
+
 def write_report_csv(rep: RunReport, out: TextIO) -> None:
     """``report --format csv``: one row per campaign, columns ``report_columns()``."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(report_columns())
-    for s in rep.campaigns:
-        row = [s.campaign, s.triggered, s.sent, s.control, s.cancelled, s.suppressed,
-               *(s.suppressed_by_reason.get(reason, 0) for reason in SUPPRESSION_REASONS),
-               s.pending, *("" if v is None else v for v in (s.converted_sent, s.converted_control,
-                                                             s.conversion_rate_sent, s.conversion_rate_control))]
-        for record, keys in ((lift_record(s.lift), LIFT_KEYS),
-                             (sample_ratio_record(s.sample_ratio), SAMPLE_RATIO_KEYS)):
-            row.extend("" if record is None else record[key] for key in keys)
-        writer.writerow(row)
+    writer.writerows(report_csv_rows(rep))
 
 
 def report_renderables(rep: RunReport) -> list[RenderableType]:
