@@ -15,7 +15,17 @@ from campaign_connector import stats
 from campaign_connector.config import load_config_text
 from campaign_connector.engine import Engine
 from campaign_connector.errors import CampaignConnectorError, InputError, StoreError
-from campaign_connector.model import Campaign, Config, TraceEntry
+from campaign_connector.model import (
+    AllOf,
+    AnyOf,
+    Campaign,
+    Config,
+    Filter,
+    Not,
+    PerformedFilter,
+    ReceivedFilter,
+    TraceEntry,
+)
 from campaign_connector.names import check_name
 from campaign_connector.stats import Lift, SampleRatio
 from campaign_connector.store import Store, results
@@ -23,7 +33,14 @@ from campaign_connector.store.events import load_timeline, log_fingerprint
 from campaign_connector.store.results import DecisionFilter, StoredDecision, UserConversion
 from campaign_connector.store.runs import RunInfo
 from campaign_connector.timeutil import TimeParseError, format_clock, format_duration, format_time, parse_time
-from campaign_connector.vocabulary import MAX_CHAIN_DEPTH, REASON_TEXT, REASONS, STATUSES
+from campaign_connector.vocabulary import (
+    DELIVERY_EVENTS,
+    INTERACTIONS,
+    MAX_CHAIN_DEPTH,
+    REASON_TEXT,
+    REASONS,
+    STATUSES,
+)
 
 #: Reasons a ``suppressed`` decision can carry (``exception`` is ``cancelled``'s), in rule order.
 SUPPRESSION_REASONS: tuple[str, ...] = tuple(r for r in REASONS if r != "exception")
@@ -453,10 +470,24 @@ class Explanation:
     """Decision ``seq`` → what would have changed its outcome."""
     notes: list[str]
     """Warnings about the explanation (log changed since the run, trace unavailable, re-run differs)."""
+    hidden: dict[str, int] = field(default_factory=dict)
+    """Event name → how many of the user's events were left out of the timeline as unrelated to the campaigns
+    explained (all shown with ``all_events``)."""
+    since: int | None = None
+    """Only entries and decisions at or after this time (ms)."""
+    until: int | None = None
+    """Only entries and decisions at or before this time (ms)."""
 
 
-def build_explanation(store: Store, run: RunInfo, user_id: str, campaign: str | None = None) -> Explanation:
+def build_explanation(store: Store, run: RunInfo, user_id: str, campaign: str | None = None, *,
+                      all_events: bool = False, since: int | None = None,
+                      until: int | None = None) -> Explanation:
     """Re-run the engine for one user with a trace, and explain each stored decision.
+
+    The timeline keeps the events that matter to the campaigns explained (``relevant_events``: their
+    triggers, exceptions, conversion events, audience and caps, and any event a trigger, exception, cap or
+    conversion line of theirs names) and counts the rest, unless ``all_events``; ``since`` and ``until``
+    (inclusive, ms) narrow the timeline and the decisions (by trigger time).
 
     The engine is pure and deterministic, so the re-run reproduces the stored per-user decisions as long as
     the event log has not changed since the run (checked by fingerprint; a change is a note).
@@ -468,12 +499,19 @@ def build_explanation(store: Store, run: RunInfo, user_id: str, campaign: str | 
     if not every and not events:
         raise StoreError(f"no events or decisions for user {user_id!r} in run {run.name!r} "
                          "(check the user id; `campaign-connector sends --run RUN` lists who has decisions)")
-    if campaign is not None:
-        if trace is not None:
-            trace = [t for t in trace if t.kind in ("event", "synthetic") or t.campaign == campaign]
-        if not any(d.campaign == campaign for d in every):
-            notes.append(f"user {user_id!r} has no decisions for campaign {campaign!r} in run {run.name!r}")
-    shown = [d for d in every if campaign is None or d.campaign == campaign]
+    if campaign is not None and not any(d.campaign == campaign for d in every):
+        notes.append(f"user {user_id!r} has no decisions for campaign {campaign!r} in run {run.name!r}")
+    hidden: dict[str, int] = {}
+    if trace is not None:
+        def within(time: int) -> bool:
+            return (since is None or time >= since) and (until is None or time <= until)
+
+        trace = [t for t in trace if within(t.time) and (t.kind in EVENT_KINDS or campaign in (None, t.campaign))]
+        if not all_events and config is not None:
+            scope = [c for c in config.campaigns if c.simulated and campaign in (None, c.id)]
+            trace, hidden = _relevant_trace(trace, relevant_events(config, scope))
+    shown = [d for d in every if campaign in (None, d.campaign) and (since is None or d.triggered_at >= since)
+             and (until is None or d.triggered_at <= until)]
     shown.sort(key=lambda d: d.seq)
     hints: dict[int, str] = {}
     for d in shown:
@@ -482,7 +520,68 @@ def build_explanation(store: Store, run: RunInfo, user_id: str, campaign: str | 
             hints[d.seq] = hint
     conversions = [c for c in results.user_conversions(store, run.id, user_id)
                    if campaign is None or c.campaign == campaign]
-    return Explanation(run, user_id, campaign, trace, shown, conversions, hints, notes)
+    conversions = [c for c in conversions if (since is None or c.time >= since) and (until is None or c.time <= until)]
+    return Explanation(run, user_id, campaign, trace, shown, conversions, hints, notes, hidden, since, until)
+
+
+#: Trace kinds that are events of the timeline (the others are what the engine did about them).
+EVENT_KINDS = frozenset({"event", "synthetic"})
+
+
+def _filter_events(item: Filter | None) -> set[str]:
+    """The event names an audience filter reads: ``performed`` events, and receipts for ``received``."""
+    if item is None:
+        return set()
+    if isinstance(item, PerformedFilter):
+        return {item.event}
+    if isinstance(item, ReceivedFilter):
+        return set(DELIVERY_EVENTS)
+    if isinstance(item, Not):
+        return _filter_events(item.item)
+    if isinstance(item, AllOf | AnyOf):
+        return set().union(*(_filter_events(i) for i in item.items))
+    return set()
+
+
+def relevant_events(config: Config, campaigns: Iterable[Campaign]) -> frozenset[str]:
+    """The event names that can matter to ``campaigns``: their triggers' and exceptions' events, conversion
+    events, the events their audience reads, and receipts when frequency caps apply to them; plus the
+    synthetic conversion events."""
+    names = {"perform_conversion_event"}
+    for c in campaigns:
+        for trigger in (*c.triggers, *c.exceptions):
+            if trigger.interaction is not None:
+                names.add(INTERACTIONS[trigger.interaction].base_event if trigger.interaction in INTERACTIONS
+                          else trigger.interaction)
+            if trigger.event is not None:
+                names.add(trigger.event)
+        names.update(conversion.event for conversion in c.conversion_events)
+        names |= _filter_events(c.audience)
+        if c.frequency_capping and config.workspace.frequency_caps:
+            names |= DELIVERY_EVENTS
+    return frozenset(names)
+
+
+def _event_name(entry: TraceEntry) -> str:
+    words = entry.text.split()
+    return words[2] if words[:2] == ["ignored", "logged"] and len(words) > 2 else (words[0] if words else "")
+
+
+def _relevant_trace(trace: list[TraceEntry], names: frozenset[str]) -> tuple[list[TraceEntry], dict[str, int]]:
+    """The trace without the events that neither have a relevant name nor are named (by their id) by a line
+    about the campaigns kept; and how many were left out per event name."""
+    mentioned = " ".join(t.text for t in trace if t.kind not in EVENT_KINDS)
+    kept: list[TraceEntry] = []
+    hidden: dict[str, int] = {}
+    for entry in trace:
+        if entry.kind in EVENT_KINDS:
+            name = _event_name(entry)
+            event_id = entry.text.rsplit("(", 1)[-1].rstrip(")") if entry.text.endswith(")") else ""
+            if name not in names and not (event_id and f"({event_id})" in mentioned):
+                hidden[name] = hidden.get(name, 0) + 1
+                continue
+        kept.append(entry)
+    return kept, dict(sorted(hidden.items(), key=lambda item: (-item[1], item[0])))
 
 
 def _trace(store: Store, run: RunInfo, user_id: str, config: Config | None,
