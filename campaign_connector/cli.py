@@ -1,5 +1,5 @@
-"""The command line: parse → call → render → exit code. Each command body is short; the work lives in the
-library modules, which never import typer.
+"""The command line: parse → call → pick a renderer → exit code. Each command body is short; the work lives in
+the library modules, which never import typer, and the output in ``render`` and ``report``.
 
 Exit codes: 0 success; 1 an error the tool reports (bad config, bad input, missing run); 2 wrong usage.
 """
@@ -11,16 +11,40 @@ import sqlite3
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 import typer
-from rich.console import Console
+from typer.core import TyperGroup
 
 from campaign_connector import __version__
 from campaign_connector.errors import EXIT_ERROR, CampaignConnectorError
+from campaign_connector.render.console import say, say_lines
+from campaign_connector.render.formats import (
+    DiffFormat,
+    ExplainFormat,
+    ReportFormat,
+    RunsFormat,
+    SendsFormat,
+    TestFormat,
+    ValidateFormat,
+)
 from campaign_connector.store import DB_ENVVAR, describe_sqlite_error, resolve_db_path
-from campaign_connector.store.runs import RunInfo
+
+
+class _Commands(TyperGroup):
+    """The commands; a reader that stops early (``sends | head``) ends the command quietly, exit 0."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # What is left in stdout's buffer goes nowhere, instead of failing again when Python exits.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
+
 
 app = typer.Typer(
+    cls=_Commands,
     name="campaign-connector",
     help=(
         "Replay interaction logs through Campaign Connector follow-up campaigns: who would get which "
@@ -29,23 +53,10 @@ app = typer.Typer(
     ),
     context_settings={"help_option_names": ["-h", "--help"]},
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-
-#: Progress, summaries and errors go to stderr; results go to stdout.
-err = Console(stderr=True, highlight=False)
-
-
-def _table_console() -> Console:
-    """The stdout console for ``report``, ``explain`` and ``diff``: the terminal's (or $COLUMNS') width, else 160
-    columns when piped, so that counts, names and ids stay whole in logs and CI (at Rich's default 80 columns
-    report's sent counts were cut to "…", explain folded synthetic event ids over three lines, and diff cut
-    campaign names and folded "pending" into "pendin/g")."""
-    out = Console(highlight=False)
-    return out if out.is_terminal or os.environ.get("COLUMNS") else Console(highlight=False, width=160)
-
 
 def _version(value: bool) -> None:
     if value:
@@ -67,33 +78,14 @@ DbOption = typer.Option(
 RunOption = typer.Option(None, "--run", help="Run name or id (default: the latest run).")
 
 
-class ValidateFormat(StrEnum):
-    text = "text"
-    json = "json"
-
-
 class ImportFormat(StrEnum):
+    """An input format (the output choices are ``render.formats``)."""
+
     auto = "auto"
     csv = "csv"
     jsonl = "jsonl"
+    parquet = "parquet"
     currents = "currents"
-
-
-class ReportFormat(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-
-
-class SendsFormat(StrEnum):
-    table = "table"
-    csv = "csv"
-    jsonl = "jsonl"
-
-
-class TestFormat(StrEnum):
-    text = "text"
-    junit = "junit"
 
 
 @app.command()
@@ -110,31 +102,26 @@ def validate(
 
     Example: campaign-connector validate campaigns.yaml --strict
     """
+    from contextlib import nullcontext
+
     from campaign_connector.errors import ConfigError, StoreError
     from campaign_connector.store import Store
     from campaign_connector.validate import database_unusable, validate_file
 
     try:
-        store = Store.open(db_path(db), create=False) if db else None
+        store = Store.open(resolve_db_path(db), create=False) if db else None
     except StoreError as error:
-        if format != ValidateFormat.json:
+        if format is not ValidateFormat.json:
             raise
-        print(database_unusable(str(db), error, strict).as_json())  # CI parsing stdout still gets a report
+        format.to_format()(database_unusable(str(db), error, strict), sys.stdout)  # CI parsing stdout gets a report
         raise typer.Exit(EXIT_ERROR) from None
-    try:
-        outcome = validate_file(config, store=store, db_name=str(db_path(db)) if db else "", strict=strict)
-    finally:
-        if store is not None:
-            store.close()
+    with store or nullcontext():
+        outcome = validate_file(config, store=store, db_name=str(resolve_db_path(db)) if db else "", strict=strict)
     file_level = [p for p in outcome.problems if p.line is None]
-    if format == ValidateFormat.text and file_level:
+    if format is ValidateFormat.text and file_level:
         raise ConfigError(file_level[0].format())
-    if format == ValidateFormat.json:
-        print(outcome.as_json())
-    else:
-        for line in outcome.text_lines():
-            print(line)
-    err.print(outcome.summary(), markup=False, soft_wrap=True)
+    format.to_format()(outcome, sys.stdout)
+    say(outcome.summary())
     raise typer.Exit(outcome.exit_code)
 
 
@@ -153,28 +140,14 @@ def import_(
 
     Example: campaign-connector import events.csv.gz
     """
-    import time
-
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
     from campaign_connector.importer import import_event_files, summary_lines
+    from campaign_connector.render.console import ImportProgress
     from campaign_connector.store import Store
 
-    bar = Progress(TextColumn("Importing"), BarColumn(), TextColumn("{task.fields[rows]:,} rows  {task.fields[rate]}"),
-                   TimeRemainingColumn(), console=err, transient=True, disable=not err.is_terminal)
-    task = bar.add_task("import", total=None, rows=0, rate="")
-    started = time.monotonic()
-
-    def progress(rows: int, done: int, total: int) -> None:
-        rate = rows / max(time.monotonic() - started, 1e-6)
-        bar.update(task, completed=done, total=total, rows=rows, rate=f"{rate:,.0f} rows/s")
-
-    with Store.open(db_path(db)) as store, bar:
+    with Store.open(resolve_db_path(db)) as store, ImportProgress() as bar:
         summary = import_event_files(store, files, format=format.value, skip_invalid=skip_invalid, rejects=rejects,
-                                     user_key=user_key, progress=progress if err.is_terminal else None,
-                                     second_process=True)
-    for line in summary_lines(summary):
-        err.print(line, markup=False, highlight=False, soft_wrap=True)
+                                     user_key=user_key, progress=bar if bar.active else None)
+    say_lines(summary_lines(summary))
 
 
 @app.command("import-users")
@@ -190,71 +163,9 @@ def import_users(
     from campaign_connector.importer import import_user_files, summary_lines
     from campaign_connector.store import Store
 
-    with Store.open(db_path(db)) as store:
+    with Store.open(resolve_db_path(db)) as store:
         summary = import_user_files(store, file, format=format.value)
-    for line in summary_lines(summary):
-        err.print(line, markup=False, highlight=False, soft_wrap=True)
-
-
-class _ReplayProgress:
-    """The progress bar of ``replay`` on a terminal (events read, users, users/s); inactive when piped."""
-
-    def __init__(self, console: Console) -> None:
-        import time
-
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.clock = time.monotonic
-        self.started = self.clock()
-        self.bar = Progress(
-            TextColumn("replaying"), BarColumn(), TextColumn("{task.completed:,}/{task.total:,} events"),
-            TextColumn("{task.fields[users]:,} users, {task.fields[rate]:,.0f} users/s"), TimeRemainingColumn(),
-            console=console, transient=True, disable=not console.is_terminal,
-        )
-        self.active = console.is_terminal
-        self.task = self.bar.add_task("replay", total=0, users=0, rate=0.0)
-
-    def __enter__(self) -> _ReplayProgress:
-        self.bar.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.bar.stop()
-
-    def __call__(self, users: int, events: int, total: int) -> None:
-        rate = users / max(self.clock() - self.started, 1e-6)
-        self.bar.update(self.task, completed=events, total=total, users=users, rate=rate)
-
-
-def _print_replay_summary(run: RunInfo, order: list[str]) -> None:
-    """The per-campaign summary ``replay`` prints on stderr (campaigns in config order), and the run's line."""
-    from rich.table import Table
-
-    from campaign_connector.timeutil import format_time
-
-    columns = ("triggered", "sent", "control", "cancelled", "suppressed", "pending")
-    campaigns = run.counts.get("campaigns", {})
-    names = [c for c in order if c in campaigns] + sorted(set(campaigns) - set(order))
-    totals = run.counts.get("totals", {})
-    if names:
-        table = Table()
-        table.add_column("campaign")
-        for column in columns:
-            table.add_column(column, justify="right")
-        for campaign in names:
-            table.add_row(campaign, *(f"{campaigns[campaign][column]:,}" for column in columns))
-        if len(names) > 1:
-            table.add_row("total", *(f"{totals.get(column, 0):,}" for column in columns), style="bold")
-        wide = err if err.is_terminal else Console(stderr=True, highlight=False, width=160)  # piped: whole ids
-        wide.print(table)
-    if run.until is None:
-        line = f"The event log is empty: stored run {run.name} with no decisions (import events first)."
-    else:
-        line = (f"Stored run {run.name} (id {run.id}): {run.users:,} users, {run.events:,} events up to "
-                f"{format_time(run.until)}, {totals.get('triggered', 0):,} decisions.")
-    if run.options.get("workers") != run.options.get("workers_requested"):
-        line += " Ran with 1 worker: an in-memory database cannot be shared with worker processes."
-    err.print(line, markup=False, soft_wrap=True)
+    say_lines(summary_lines(summary))
 
 
 @app.command()
@@ -273,64 +184,81 @@ def replay(
     """
     from campaign_connector.config import InvalidConfig, check_config
     from campaign_connector.errors import InputError
+    from campaign_connector.render.commands import print_replay_summary
+    from campaign_connector.render.console import ReplayProgress
     from campaign_connector.replay import run_replay
     from campaign_connector.store import Store
-    from campaign_connector.store.runs import check_run_name
+    from campaign_connector.store.runs import run_name_problem
     from campaign_connector.timeutil import TimeParseError, parse_time
 
     try:
         horizon = None if until is None else parse_time(until)
     except TimeParseError as error:
         raise InputError(f"--until: {error} (give an ISO-8601 time like 2026-01-31T23:59:59Z)") from None
-    if name is not None:
-        try:
-            check_run_name(name)
-        except InputError as error:
-            raise InputError(f"--name: {error}") from None
+    if name is not None and (problem := run_name_problem(name)):
+        raise InputError(f"--name: {problem}")
     if replace and name is None:
         raise InputError("--replace: give the --name of the run to replace")
     cores = os.cpu_count() or 1
     if workers > cores:
-        err.print(f"--workers {workers}: this machine has {cores} cores; using {cores}.")
+        say(f"--workers {workers}: this machine has {cores} cores; using {cores}.", soft_wrap=False)
         workers = cores
     loaded, problems = check_config(config)
     if loaded is None or any(p.is_error for p in problems):
         raise InvalidConfig([p for p in problems if p.is_error] or problems)
-    for warning in problems:
-        err.print(warning.format(), markup=False, soft_wrap=True)
-    path = db_path(db)
-    with Store.open(path) as store, _ReplayProgress(err) as bar:  # created on demand: an empty log is a run too
+    say_lines(warning.format() for warning in problems)
+    path = resolve_db_path(db)
+    with Store.open(path) as store, ReplayProgress() as bar:  # created on demand: an empty log is a run too
         run = run_replay(store, loaded, until=horizon, name=name, workers=workers, db_path=path,
                          progress=bar if bar.active else None, replace=replace)
-    _print_replay_summary(run, [c.id for c in loaded.campaigns])
+    print_replay_summary(run, [c.id for c in loaded.campaigns])
     print(run.name)
 
 
 @app.command()
 def report(
     run: str | None = RunOption,
-    format: ReportFormat = typer.Option(ReportFormat.table, "--format", help="table, json or csv."),
+    format: ReportFormat = typer.Option(ReportFormat.table, "--format",
+                                       help="table, json, csv, jsonl, or parquet (with -o)."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write to this file (the format from its "
+                                       "suffix unless --format says)."),
+    html: Path | None = typer.Option(None, "--html", help="Also write the report as one self-contained HTML "
+                                     "page (counts, lift, sends per day, the run's manifest)."),
     db: str | None = DbOption,
 ) -> None:
-    """Per campaign: triggered, sent, control, cancelled, suppressed by reason, pending, conversions.
+    """Per campaign: triggered, sent, control, cancelled, suppressed by reason, pending, conversions, and the
+    lift of sent over control with its 95% interval and p-value.
 
-    Example: campaign-connector report --format json
+    Example: campaign-connector report --html report.html
     """
-    from rich.console import Group
-
-    from campaign_connector import report as render
     from campaign_connector.inspection import build_report
+    from campaign_connector.render.html import report_html
+    from campaign_connector.render.output import atomic_output
     from campaign_connector.store import Store
     from campaign_connector.store.runs import find_run
 
-    with Store.open(db_path(db), create=False) as store:
+    format = format.for_output(_output_file(output, db))
+    _output_file(html, db)
+    with Store.open(resolve_db_path(db), create=False) as store:
         summary = build_report(store, find_run(store, run))
-    if format is ReportFormat.json:
-        sys.stdout.write(render.report_json(summary))
-    elif format is ReportFormat.csv:
-        render.write_report_csv(summary, sys.stdout)
-    else:
-        _table_console().print(Group(*render.report_renderables(summary)))
+    if html is not None:
+        with atomic_output(html) as page:
+            page.write(report_html(summary))
+        say(f"wrote the report of run {summary.run.name} to {html}")
+    if html is None or output is not None or format is not ReportFormat.table:
+        with atomic_output(output, newline="") as out:
+            format.to_format()(summary, out)
+        if output is not None:
+            say(f"wrote the report of run {summary.run.name} to {output}")
+
+
+def _output_file(output: Path | None, db: str | None) -> Path | None:
+    """``-o FILE``, refused when it is the database."""
+    from campaign_connector.errors import InputError
+
+    if output is not None and output.resolve() == resolve_db_path(db).resolve():
+        raise InputError(f"{output}: is the database; give -o another file")
+    return output
 
 
 @app.command()
@@ -342,9 +270,11 @@ def sends(
     reason: str | None = typer.Option(None, "--reason", help="Only this reason."),
     since: str | None = typer.Option(None, "--since", help="Triggered at or after this time."),
     before: str | None = typer.Option(None, "--before", help="Triggered before this time."),
-    format: SendsFormat = typer.Option(SendsFormat.table, "--format", help="table, csv or jsonl."),
+    format: SendsFormat = typer.Option(SendsFormat.table, "--format",
+                                      help="table, json, csv, jsonl, or parquet (with -o)."),
     output: Path | None = typer.Option(None, "-o", "--output", help="Write to this file instead of stdout."),
-    limit: int = typer.Option(50, "--limit", min=0, help="Rows the table shows (0 = all); csv/jsonl give all."),
+    limit: int = typer.Option(50, "--limit", min=0, help="Rows the table shows (0 = all); the other formats give "
+                              "all."),
     db: str | None = DbOption,
 ) -> None:
     """The decisions of a run, one row per trigger.
@@ -353,43 +283,29 @@ def sends(
     """
     from itertools import islice
 
-    from campaign_connector import report as render
-    from campaign_connector.errors import InputError
     from campaign_connector.inspection import check_campaign, sends_filter
+    from campaign_connector.render.commands import print_sends_footer
+    from campaign_connector.render.output import atomic_output
     from campaign_connector.store import Store
     from campaign_connector.store.results import count_decisions, iter_decisions
     from campaign_connector.store.runs import find_run
 
     filt = sends_filter(user=user, campaign=campaign, status=status, reason=reason, since=since, before=before)
-    if format is SendsFormat.table and output is not None:  # -o FILE.csv / FILE.jsonl says the format itself
-        by_suffix = {".csv": SendsFormat.csv, ".jsonl": SendsFormat.jsonl, ".ndjson": SendsFormat.jsonl}
-        if output.suffix.lower() not in by_suffix:
-            raise InputError(f"{output}: the table is for the terminal; write a file with --format csv or jsonl")
-        format = by_suffix[output.suffix.lower()]
-    if output is not None and output.resolve() == db_path(db).resolve():
-        raise InputError(f"{output}: is the database; give -o another file")
-    with Store.open(db_path(db), create=False) as store:
+    format = format.for_output(_output_file(output, db))
+    with Store.open(resolve_db_path(db), create=False) as store:
         found = find_run(store, run)
         check_campaign(store, [found], campaign)
         rows = iter_decisions(store, found.id, filt)
         if format is SendsFormat.table:
             total = count_decisions(store, found.id, filt)
-            if total:
-                Console(highlight=False).print(render.sends_table(islice(rows, limit or None), found.name))
-            given = [("--user", user), ("--campaign", campaign), ("--status", status), ("--reason", reason),
-                     ("--since", since), ("--before", before)]
-            command = " ".join(["campaign-connector sends --run", found.name,
-                                *(f"{flag} {value}" for flag, value in given if value is not None),
-                                "--format csv -o FILE"])
-            note = render.more_rows_note(min(limit or total, total), total, command)
-            if note or not total:
-                err.print(note or "no decisions match", markup=False, soft_wrap=True)
+            shown = format.to_format()(islice(rows, limit or None), found.name, sys.stdout)
+            print_sends_footer(shown, total, found.name, [("--user", user), ("--campaign", campaign),
+                               ("--status", status), ("--reason", reason), ("--since", since), ("--before", before)])
             return
-        writer = render.write_sends_csv if format is SendsFormat.csv else render.write_sends_jsonl
-        with render.atomic_output(output, newline="") as out:
-            written = writer(rows, found.name, out)
+        with atomic_output(output, newline="") as out:
+            written = format.to_format()(rows, found.name, out)
     if output is not None:
-        err.print(f"wrote {written:,} decisions to {output}", markup=False, soft_wrap=True)
+        say(f"wrote {written:,} decisions to {output}")
 
 
 @app.command()
@@ -397,24 +313,37 @@ def explain(
     user: str = typer.Argument(..., help="The user id."),
     run: str | None = RunOption,
     campaign: str | None = typer.Option(None, "--campaign", help="Only this campaign's decisions."),
+    all_events: bool = typer.Option(False, "--all-events", help="Show every event, not only those that matter "
+                                    "to the campaigns explained."),
+    since: str | None = typer.Option(None, "--since", help="Only from this time on (ISO-8601)."),
+    until: str | None = typer.Option(None, "--until", help="Only up to this time (ISO-8601, inclusive)."),
+    format: ExplainFormat = typer.Option(ExplainFormat.table, "--format", help="table or json."),
     db: str | None = DbOption,
 ) -> None:
-    """One user's timeline: events, triggers, pending sends, exceptions, caps, and each decision and why.
+    """One user's timeline: the events that matter, triggers, pending sends, exceptions, caps, and each decision
+    and why.
 
-    Example: campaign-connector explain u00042
+    Example: campaign-connector explain u00042 --campaign newsletter_resend
     """
-    from rich.console import Group
-
-    from campaign_connector import report as render
-    from campaign_connector.inspection import build_explanation
+    from campaign_connector.errors import InputError
+    from campaign_connector.inspection import build_explanation, check_campaign
     from campaign_connector.store import Store
     from campaign_connector.store.runs import find_run
+    from campaign_connector.timeutil import TimeParseError, parse_time
 
-    with Store.open(db_path(db), create=False) as store:
-        explanation = build_explanation(store, find_run(store, run), user, campaign)
-    for note in explanation.notes:
-        err.print(f"note: {note}", markup=False, soft_wrap=True)
-    _table_console().print(Group(*render.explain_renderables(explanation)))
+    times: dict[str, int | None] = {}
+    for option, value in (("since", since), ("until", until)):
+        try:
+            times[option] = None if value is None else parse_time(value)
+        except TimeParseError as error:
+            raise InputError(f"--{option}: {error}") from None
+    with Store.open(resolve_db_path(db), create=False) as store:
+        found = find_run(store, run)
+        check_campaign(store, [found], campaign)
+        explanation = build_explanation(store, found, user, campaign, all_events=all_events,
+                                        since=times["since"], until=times["until"])
+    say_lines(f"note: {note}" for note in explanation.notes)
+    format.to_format()(explanation, sys.stdout)
 
 
 @app.command()
@@ -423,7 +352,10 @@ def diff(
     run_b: str = typer.Argument(..., help="The what-if run (name or id)."),
     campaign: str | None = typer.Option(None, "--campaign", help="Only this campaign."),
     user: str | None = typer.Option(None, "--user", help="Only this user."),
-    format: ReportFormat = typer.Option(ReportFormat.table, "--format", help="table, json or csv."),
+    format: DiffFormat = typer.Option(DiffFormat.table, "--format",
+                                      help="table, json, csv, jsonl, or parquet (with -o)."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write to this file (the format from its "
+                                       "suffix unless --format says)."),
     fail_on_change: bool = typer.Option(False, "--fail-on-change", help="Exit 1 when a send was gained, lost or "
                                         "moved."),
     db: str | None = DbOption,
@@ -432,30 +364,20 @@ def diff(
 
     Example: campaign-connector diff baseline what-if
     """
-    from itertools import islice
-
-    from rich.console import Group
-
-    from campaign_connector import report as render
     from campaign_connector.inspection import build_diff, check_campaign, iter_send_changes
+    from campaign_connector.render.output import atomic_output
     from campaign_connector.store import Store
     from campaign_connector.store.runs import find_run
 
-    with Store.open(db_path(db), create=False) as store:
+    format = format.for_output(_output_file(output, db))
+    with Store.open(resolve_db_path(db), create=False) as store:
         a, b = find_run(store, run_a), find_run(store, run_b)
         check_campaign(store, [b, a], campaign)
         summary = build_diff(store, a, b, user=user, campaign=campaign)
-        rows = iter_send_changes(store, a, b, user=user, campaign=campaign)
-        if format is ReportFormat.json:
-            render.write_diff_json(summary, rows, sys.stdout)
-        elif format is ReportFormat.csv:
-            render.write_diff_csv(rows, sys.stdout)
-        else:
-            _table_console().print(Group(*render.diff_renderables(summary, islice(rows, render.TABLE_ROWS))))
-            note = render.more_rows_note(render.TABLE_ROWS, summary.differences,
-                                         f"campaign-connector diff {a.name} {b.name} --format csv > FILE")
-            if note:
-                err.print(note, markup=False, soft_wrap=True)
+        with atomic_output(output, newline="") as out:
+            format.to_format()(summary, iter_send_changes(store, a, b, user=user, campaign=campaign), out)
+    if output is not None:
+        say(f"wrote the diff of {a.name} and {b.name} to {output}")
     if fail_on_change and summary.differences:
         raise typer.Exit(EXIT_ERROR)
 
@@ -463,38 +385,23 @@ def diff(
 @app.command()
 def runs(
     delete: str | None = typer.Option(None, "--delete", help="Delete this run (name or id)."),
+    format: RunsFormat = typer.Option(RunsFormat.table, "--format", help="table, json, csv or jsonl."),
     db: str | None = DbOption,
 ) -> None:
-    """The stored runs.
+    """The stored runs: config file and hash, horizon, counts, and the time each replay took.
 
-    Example: campaign-connector runs
+    Example: campaign-connector runs --format json
     """
-    from rich.table import Table
-
+    from campaign_connector.render.commands import print_deleted_run
     from campaign_connector.store import Store
     from campaign_connector.store.runs import delete_run, list_runs
 
-    with Store.open(db_path(db), create=False) as store:
+    with Store.open(resolve_db_path(db), create=False) as store:
         if delete is not None:
-            gone = delete_run(store, delete)
-            decisions = gone.counts.get("totals", {}).get("triggered", 0)
-            err.print(f"Deleted run {gone.name} (id {gone.id}) and its {decisions:,} decisions.", markup=False)
+            print_deleted_run(delete_run(store, delete))
             return
         stored = list_runs(store)
-    if not stored:
-        err.print("No runs yet (run `campaign-connector replay CONFIG` first).", markup=False)
-        return
-    table = Table()
-    for column in ("name", "id", "created", "config", "events", "users", "decisions", "sent"):
-        table.add_column(column, justify="left" if column in {"name", "created", "config"} else "right")
-    for r in stored:
-        totals = r.counts.get("totals", {})
-        table.add_row(r.name, str(r.id), r.created_at, r.config_hash[:12], f"{r.events:,}", f"{r.users:,}",
-                      f"{totals.get('triggered', 0):,}", f"{totals.get('sent', 0):,}")
-    out = Console(highlight=False)
-    if not out.is_terminal:
-        out = Console(highlight=False, width=160)  # piped: whole cells, never an ellipsis
-    out.print(table)
+    format.to_format()(stored, sys.stdout)
 
 
 @app.command()
@@ -506,6 +413,7 @@ def demo() -> None:
     import tempfile
 
     from campaign_connector.demo import next_steps, sample_data, showcase_user
+    from campaign_connector.render.console import rule
 
     with tempfile.TemporaryDirectory(prefix="campaign-connector-demo-") as folder, sample_data(Path(folder)) as data:
         steps = [
@@ -517,12 +425,11 @@ def demo() -> None:
             ("Report per campaign", ["report", "--db", str(data.db)]),
         ]
         for number, (title, args) in enumerate(steps, 1):
-            err.rule(f"{number}/{len(steps)} {title}: campaign-connector {args[0]}")
+            rule(f"{number}/{len(steps)} {title}: campaign-connector {args[0]}")
             app(args, prog_name="campaign-connector", standalone_mode=False)
         user = showcase_user(data.db)
-    err.rule("What next")
-    for line in next_steps(user):
-        err.print(line, markup=False, highlight=False, soft_wrap=True)
+    rule("What next")
+    say_lines(next_steps(user))
 
 
 @app.command()
@@ -543,19 +450,15 @@ def generate(
 
     Example: campaign-connector generate --users 1000 --days 30 -o events.csv
     """
-    from rich.progress import Progress
-
     from campaign_connector.config import load_config
     from campaign_connector.generate import example_config_path, generate_log, parse_start
+    from campaign_connector.render.console import DaysProgress
 
     workspace = load_config(config or example_config_path())
-    with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
-        task = bar.add_task("Generating (days)", total=days)
-        summary = generate_log(
-            workspace, output, users=users, days=days, seed=seed, start=parse_start(start), users_file=users_file,
-            progress=lambda done, total: bar.update(task, completed=done),
-        )
-    err.print(summary.describe(), markup=False)
+    with DaysProgress(days) as progress:
+        summary = generate_log(workspace, output, users=users, days=days, seed=seed, start=parse_start(start),
+                               users_file=users_file, progress=progress)
+    say(summary.describe(), soft_wrap=False)
 
 
 @app.command()
@@ -579,20 +482,14 @@ def test_(
 
     Example: campaign-connector test scenarios/ --format junit -o scenarios.xml
     """
-    from campaign_connector.errors import InputError
-    from campaign_connector.scenarios import render_junit, render_text, run_paths
+    from campaign_connector.render.output import atomic_output
+    from campaign_connector.scenarios import run_paths
 
     report = run_paths(paths)
-    text = render_junit(report) if format is TestFormat.junit else render_text(report)
-    if output is None:
-        sys.stdout.write(text)
-    else:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as error:
-            raise InputError(f"{output}: cannot write the report ({error.strerror or error})") from None
+    with atomic_output(output) as out:
+        format.to_format()(report, out)
     if output is not None or format is TestFormat.junit:
-        err.print(report.summary())
+        say(report.summary(), soft_wrap=False)
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -602,38 +499,15 @@ def doctor(db: str | None = DbOption) -> None:
 
     Example: campaign-connector doctor --db campaign_connector.db
     """
+    from campaign_connector.render.commands import print_health
     from campaign_connector.store import Store
     from campaign_connector.store.doctor import check
-    from campaign_connector.timeutil import format_time
 
-    with Store.open(db_path(db), create=False) as store:
+    with Store.open(resolve_db_path(db), create=False) as store:
         health = check(store)
-    rows = [
-        ("database", health.path),
-        ("size", f"{health.size_bytes / 1e6:.1f} MB"),
-        ("schema version", f"{health.schema_version} (this campaign-connector writes {health.current_version})"),
-        ("integrity", "; ".join(health.integrity[:5])),
-        ("events", f"{health.events:,} from {health.users:,} users"),
-        ("time span", f"{format_time(health.first_event) or '-'} .. {format_time(health.last_event) or '-'}"),
-        ("users file rows", f"{health.profiles:,}"),
-        ("imports", f"{health.imports:,}"),
-        ("runs", f"{health.runs:,}" + (f" (+{health.stale_runs} interrupted)" if health.stale_runs else "")),
-    ]
-    for label, value in rows:
-        print(f"{label:>16}: {value}")
+    print_health(health, sys.stdout)
     if not health.ok:
         raise typer.Exit(EXIT_ERROR)
-
-
-#: The database the running command uses (set by ``db_path``), to name it when SQLite fails mid-read.
-_db_in_use: Path | None = None
-
-
-def db_path(option: str | None) -> Path:
-    """The database location rule of SPEC §5 (remembered, so that an SQLite failure can name the file)."""
-    global _db_in_use
-    _db_in_use = resolve_db_path(option)
-    return _db_in_use
 
 
 def main() -> None:
@@ -641,14 +515,14 @@ def main() -> None:
     try:
         app(prog_name="campaign-connector")
     except CampaignConnectorError as error:
-        err.print(f"Error: {error}", markup=False, soft_wrap=True)
+        say(f"Error: {error}")
         sys.exit(error.exit_code)
     except sqlite3.Error as error:
-        # The store translates what it foresees; damage found later, mid-read, still gets one line naming the file.
-        err.print(f"Error: {describe_sqlite_error(_db_in_use or 'database', error)}", markup=False, soft_wrap=True)
+        # A store names its file when SQLite fails inside its ``with`` block; this is the net outside one.
+        say(f"Error: {describe_sqlite_error('database', error)}")
         sys.exit(EXIT_ERROR)
     except KeyboardInterrupt:
-        err.print("Interrupted; nothing was half-written.")
+        say("Interrupted; nothing was half-written.", soft_wrap=False)
         sys.exit(130)
     except BrokenPipeError:
         sys.stderr.close()

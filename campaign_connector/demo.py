@@ -10,8 +10,9 @@ from importlib.resources import files
 from pathlib import Path
 
 from campaign_connector.errors import InputError
+from campaign_connector.model import DecisionFilter
 from campaign_connector.store import Store
-from campaign_connector.store.results import DecisionFilter, iter_decisions
+from campaign_connector.store.results import iter_decisions
 from campaign_connector.store.runs import find_run
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
-from typing import NamedTuple
 
 from campaign_connector import stats
 from campaign_connector.config import load_config_text
@@ -20,18 +19,21 @@ from campaign_connector.model import (
     AnyOf,
     Campaign,
     Config,
+    DecisionFilter,
     Filter,
     Not,
     PerformedFilter,
     ReceivedFilter,
+    RunInfo,
+    SendChange,
+    StoredDecision,
     TraceEntry,
+    UserConversion,
 )
 from campaign_connector.names import check_name
 from campaign_connector.stats import Lift, SampleRatio
 from campaign_connector.store import Store, results
 from campaign_connector.store.events import load_timeline, log_fingerprint
-from campaign_connector.store.results import DecisionFilter, StoredDecision, UserConversion
-from campaign_connector.store.runs import RunInfo
 from campaign_connector.timeutil import TimeParseError, format_clock, format_duration, format_time, parse_time
 from campaign_connector.vocabulary import (
     DELIVERY_EVENTS,
@@ -259,23 +261,6 @@ def build_report(store: Store, run: RunInfo) -> RunReport:
 
 #: The kinds of a per-user send change; ``unchanged`` pairs are counted, not listed.
 CHANGE_KINDS: tuple[str, ...] = ("gained", "lost", "moved", "unchanged")
-
-
-class SendChange(NamedTuple):
-    """One send of a user and campaign compared between run A and run B (SPEC §5.2 ``diff``)."""
-
-    kind: str
-    """``gained`` (an unpaired send in B), ``lost`` (an unpaired send in A), ``moved`` (paired, another
-    ``sent_at``), ``unchanged`` (paired, the same ``sent_at``)."""
-    user_id: str
-    """The user."""
-    campaign: str
-    """The follow-up."""
-    a: StoredDecision | None
-    """Run A's side: its send; for a gained send, A's decision on the same trigger event if any (why A did not
-    send it)."""
-    b: StoredDecision | None
-    """Run B's side, likewise."""
 
 
 def pair_sends(user_id: str, campaign: str, a: list[StoredDecision], b: list[StoredDecision]) -> list[SendChange]:
@@ -509,7 +494,7 @@ def build_explanation(store: Store, run: RunInfo, user_id: str, campaign: str | 
         trace = [t for t in trace if within(t.time) and (t.kind in EVENT_KINDS or campaign in (None, t.campaign))]
         if not all_events and config is not None:
             scope = [c for c in config.campaigns if c.simulated and campaign in (None, c.id)]
-            trace, hidden = _relevant_trace(trace, relevant_events(config, scope))
+            trace, hidden = _relevant_trace(trace, relevant_events(config, scope), {c.id for c in scope})
     shown = [d for d in every if campaign in (None, d.campaign) and (since is None or d.triggered_at >= since)
              and (until is None or d.triggered_at <= until)]
     shown.sort(key=lambda d: d.seq)
@@ -567,9 +552,11 @@ def _event_name(entry: TraceEntry) -> str:
     return words[2] if words[:2] == ["ignored", "logged"] and len(words) > 2 else (words[0] if words else "")
 
 
-def _relevant_trace(trace: list[TraceEntry], names: frozenset[str]) -> tuple[list[TraceEntry], dict[str, int]]:
-    """The trace without the events that neither have a relevant name nor are named (by their id) by a line
-    about the campaigns kept; and how many were left out per event name."""
+def _relevant_trace(trace: list[TraceEntry], names: frozenset[str],
+                    campaigns: set[str]) -> tuple[list[TraceEntry], dict[str, int]]:
+    """The trace without the events that neither have a relevant name, nor are of one of ``campaigns`` (their
+    own sends, enrollments, opens), nor are named (by their id) by a line about those campaigns; and how many
+    were left out per event name."""
     mentioned = " ".join(t.text for t in trace if t.kind not in EVENT_KINDS)
     kept: list[TraceEntry] = []
     hidden: dict[str, int] = {}
@@ -577,7 +564,8 @@ def _relevant_trace(trace: list[TraceEntry], names: frozenset[str]) -> tuple[lis
         if entry.kind in EVENT_KINDS:
             name = _event_name(entry)
             event_id = entry.text.rsplit("(", 1)[-1].rstrip(")") if entry.text.endswith(")") else ""
-            if name not in names and not (event_id and f"({event_id})" in mentioned):
+            if (name not in names and entry.campaign not in campaigns
+                    and not (event_id and f"({event_id})" in mentioned)):
                 hidden[name] = hidden.get(name, 0) + 1
                 continue
         kept.append(entry)

@@ -9,6 +9,7 @@ where a tuple is several times cheaper to create than a frozen dataclass.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any, Literal, NamedTuple
 
 # --------------------------------------------------------------------------------------------------
@@ -477,3 +478,164 @@ class UserResult(NamedTuple):
     """In processing order."""
     conversions: list[Conversion]
     """In time order."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Stored results: what the store reads back, and what the inspection layer and renderers take
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """A stored run's header."""
+
+    id: int
+    """Row id."""
+    name: str
+    """``--name`` or ``run-N``."""
+    status: str
+    """``running`` or ``complete``."""
+    created_at: str
+    """ISO-8601 UTC."""
+    config_path: str
+    """The config file as given."""
+    config_text: str
+    """The config file's text at replay time."""
+    config_hash: str
+    """sha256 of the config text."""
+    log_fingerprint: str
+    """Fingerprint of the event log the run read."""
+    engine_version: str
+    """``campaign_connector.ENGINE_VERSION`` at replay time."""
+    options: dict[str, Any]
+    """Replay options (until, workers ...)."""
+    counts: dict[str, Any]
+    """Counts by status, reason, campaign."""
+    until: int | None
+    """Horizon, ms."""
+    events: int
+    """Events read."""
+    users: int
+    """Users replayed."""
+    seconds: float | None = None
+    """How long the replay took (None for runs stored before it was recorded)."""
+
+    @property
+    def config_name(self) -> str:
+        """The config file's name, without its folder."""
+        return PurePath(self.config_path).name
+
+
+class StoredDecision(NamedTuple):
+    """A decision as stored under a run: its processing order ``seq``, then ``Decision``'s fields in their
+    order (documented there; ``tests/test_sends.py`` checks the two stay alike). The fields are spelled out,
+    not derived from ``Decision._fields``, so that type checkers and readers see each one's type."""
+
+    seq: int
+    user_id: str
+    campaign: str
+    status: str
+    reason: str | None
+    detail: str | None
+    trigger: str
+    source_campaign: str | None
+    trigger_event_id: str
+    triggered_at: int
+    due_at: int | None
+    sent_at: int | None
+    variant: str | None
+    channels: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionFilter:
+    """Which decisions of a run to read (``sends`` options). ``None`` = no condition."""
+
+    user: str | None = None
+    """Only this user."""
+    campaign: str | None = None
+    """Only this campaign."""
+    status: str | None = None
+    """Only this status."""
+    reason: str | None = None
+    """Only this reason."""
+    since: int | None = None
+    """Triggered at or after (ms)."""
+    before: int | None = None
+    """Triggered before (ms)."""
+
+
+class UserConversion(NamedTuple):
+    """A conversion counted for a user."""
+
+    campaign: str
+    """The campaign converted on."""
+    conversion_index: int
+    """0 = primary."""
+    time: int
+    """ms of the converting event."""
+    event_id: str
+    """The converting event."""
+    decision_seq: int
+    """The converted decision's ``seq``."""
+    control: bool
+    """Whether that decision was a control enrollment."""
+
+
+class SendChange(NamedTuple):
+    """One send of a user and campaign compared between run A and run B (SPEC §5.2 ``diff``)."""
+
+    kind: str
+    """``gained`` (an unpaired send in B), ``lost`` (an unpaired send in A), ``moved`` (paired, another
+    ``sent_at``), ``unchanged`` (paired, the same ``sent_at``)."""
+    user_id: str
+    """The user."""
+    campaign: str
+    """The follow-up."""
+    a: StoredDecision | None
+    """Run A's side: its send; for a gained send, A's decision on the same trigger event if any (why A did not
+    send it)."""
+    b: StoredDecision | None
+    """Run B's side, likewise."""
+
+
+@dataclass(frozen=True, slots=True)
+class Health:
+    """What ``doctor`` reports about a database."""
+
+    path: str
+    """The database file."""
+    size_bytes: int
+    """File size on disk."""
+    schema_version: int
+    """The database's schema version (``PRAGMA user_version``)."""
+    current_version: int
+    """The schema version this campaign-connector writes."""
+    integrity: list[str]
+    """``PRAGMA quick_check`` lines; ``["ok"]`` when healthy."""
+    events: int
+    """Stored events."""
+    users: int
+    """Distinct users with events."""
+    profiles: int
+    """Rows of the users file."""
+    imports: int
+    """Recorded imports."""
+    runs: int
+    """Complete runs."""
+    stale_runs: int
+    """Runs left ``running`` by an interrupted replay (cleared by the next replay)."""
+    first_event: int | None
+    """ms of the earliest event."""
+    last_event: int | None
+    """ms of the latest event."""
+    tables: dict[str, int] = field(default_factory=dict)
+    """Table → rows, every table of the database (read by sqlite-utils' introspection)."""
+    views: list[str] = field(default_factory=list)
+    """The database's views (the readable ones: ``store.schema.READABLE_VIEWS``)."""
+    missing_views: list[str] = field(default_factory=list)
+    """Readable views this version creates that the database lacks."""
+
+    @property
+    def ok(self) -> bool:
+        """Healthy: intact, and at this tool's schema version."""
+        return self.integrity == ["ok"] and self.schema_version == self.current_version

@@ -9,24 +9,19 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import sys
-import tempfile
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
-from pathlib import Path
 from typing import Any, TextIO
 
 from rich import box
 from rich.cells import cell_len
+from rich.columns import Columns
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
-from campaign_connector.errors import CampaignConnectorError
 from campaign_connector.inspection import (
     SUPPRESSION_REASONS,
     CampaignDiff,
@@ -34,11 +29,9 @@ from campaign_connector.inspection import (
     Explanation,
     RunDiff,
     RunReport,
-    SendChange,
 )
-from campaign_connector.stats import Lift, SampleRatio
-from campaign_connector.store.results import StoredDecision
-from campaign_connector.store.runs import RunInfo
+from campaign_connector.model import RunInfo, SendChange, StoredDecision
+from campaign_connector.stats import MIN_USERS, Lift, SampleRatio
 from campaign_connector.timeutil import DAY_MS, format_time
 from campaign_connector.vocabulary import DECISION_FIELDS, REASON_TEXT, STATUSES
 
@@ -72,30 +65,6 @@ def _day(ms: int) -> str:
 def _week_start(day_ms: int) -> int:
     """The Monday (UTC) of the week holding ``day_ms``."""
     return day_ms - datetime.fromtimestamp(day_ms / 1000, UTC).weekday() * DAY_MS
-
-
-@contextmanager
-def atomic_output(path: Path | None, *, newline: str | None = None) -> Iterator[TextIO]:
-    """A text stream: stdout when ``path`` is None, else a temporary file beside ``path`` renamed over it when
-    the block ends without error — a failure leaves nothing half-written."""
-    if path is None:
-        yield sys.stdout
-        return
-    if path.is_dir():
-        raise CampaignConnectorError(f"{path}: is a folder (give -o a file path)")
-    folder = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as error:
-        raise CampaignConnectorError(f"{path}: cannot write ({error.strerror}); check the folder exists and "
-                                     "is writable") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as out:
-            yield out
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 # --------------------------------------------------------------------------------------------------
@@ -149,6 +118,26 @@ def write_sends_jsonl(decisions: Iterable[StoredDecision], run_name: str, out: T
         out.write(line.translate(_LINE_SEPARATORS) + "\n")
         count += 1
     return count
+
+
+def write_sends_json(decisions: Iterable[StoredDecision], run_name: str, out: TextIO) -> int:
+    """One JSON array of decision objects, one per line (streamed); returns the rows written."""
+    count = 0
+    out.write("[")
+    for d in decisions:
+        line = json.dumps(decision_record(d, run_name), ensure_ascii=False, separators=(",", ":"))
+        out.write(("\n" if not count else ",\n") + line.translate(_LINE_SEPARATORS))
+        count += 1
+    out.write("\n]\n" if count else "]\n")
+    return count
+
+
+def write_sends_parquet(decisions: Iterable[StoredDecision], run_name: str, out: TextIO) -> int:
+    """The decisions as Parquet (``tables.decision_schema``) into ``out``'s binary buffer; returns the rows."""
+    from campaign_connector.tables import decision_batches, decision_schema, write_parquet
+
+    out.flush()
+    return write_parquet(decision_batches(decisions, run_name), out.buffer, decision_schema())
 
 
 def offset(start: int, ms: int | None) -> str:
@@ -410,6 +399,37 @@ def runs_records(runs: Iterable[RunInfo]) -> list[dict[str, Any]]:
     return records
 
 
+def write_runs_json(runs: list[RunInfo], out: TextIO) -> None:
+    """``runs --format json``: an array of ``runs_records``."""
+    out.write(json.dumps(runs_records(runs), indent=2, ensure_ascii=False) + "\n")
+
+
+def write_runs_jsonl(runs: list[RunInfo], out: TextIO) -> None:
+    """``runs --format jsonl``: one run per line."""
+    for record in runs_records(runs):
+        out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+def write_runs_csv(runs: list[RunInfo], out: TextIO) -> None:
+    """``runs --format csv``: ``RUN_LIST_KEYS`` columns, null → empty."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(RUN_LIST_KEYS)
+    for record in runs_records(runs):
+        writer.writerow("" if record[key] is None else record[key] for key in RUN_LIST_KEYS)
+
+
+def runs_table(runs: list[RunInfo]) -> FoldingTable:
+    """The stored runs for the terminal: config file and hash, horizon, counts, the time the replay took."""
+    rows = []
+    for record in runs_records(runs):
+        rows.append([record["name"], str(record["id"]), record["created_at"], record["config_file"],
+                     record["config_hash"][:12], record["until"] or "-", _int(record["events"]),
+                     _int(record["users"]), _int(record["decisions"]), _int(record["sent"]),
+                     "-" if record["seconds"] is None else f"{record['seconds']:.1f} s"])
+    return FoldingTable("Runs", ["name", "id", "created", "config", "sha256", "until", "events", "users",
+                                 "decisions", "sent", "took"], rows, right={1, 6, 7, 8, 9, 10})
+
+
 def report_json(rep: RunReport) -> str:
     """``report --format json``: one indented JSON document."""
     document = {
@@ -435,6 +455,21 @@ def report_csv_rows(rep: RunReport, empty: Any = "") -> Iterator[list[Any]]:
         yield row
 
 
+def write_report_jsonl(rep: RunReport, out: TextIO) -> None:
+    """``report --format jsonl``: one campaign's JSON object per line (with the run's name)."""
+    for s in rep.campaigns:
+        out.write(json.dumps({"run": rep.run.name, **summary_record(s)}, ensure_ascii=False,
+                             separators=(",", ":")) + "\n")
+
+
+def write_report_parquet(rep: RunReport, out: TextIO) -> None:
+    """``report --format parquet``: the csv's columns, typed, into ``out``'s binary buffer."""
+    from campaign_connector.tables import report_table, write_parquet
+
+    out.flush()
+    write_parquet(report_table(rep), out.buffer)
+
+
 def write_report_csv(rep: RunReport, out: TextIO) -> None:
     """``report --format csv``: one row per campaign, columns ``report_columns()``."""
     writer = csv.writer(out, lineterminator="\n")
@@ -442,50 +477,82 @@ def write_report_csv(rep: RunReport, out: TextIO) -> None:
     writer.writerows(report_csv_rows(rep))
 
 
+def _lift_cells(s: CampaignSummary) -> list[str]:
+    """The lift table's cells of a campaign: users and conversion rates sent / control, the difference with its
+    95% interval, the p-value, the sample-ratio check, and what to make of it."""
+    lift, ratio = s.lift, s.sample_ratio
+    users = f"{_int(s.users_sent)} / {_int(s.users_control)}"
+    if lift is None:
+        cells = [users, "–", "–", "–"]
+    else:
+        cells = [users, f"{lift.rate_sent:.1%} / {lift.rate_control:.1%}",
+                 f"{lift.difference * 100:+.1f}pp [{lift.ci95_low * 100:+.1f}, {lift.ci95_high * 100:+.1f}]",
+                 _p_value(lift.p_value)]
+    cells.append("–" if ratio is None else f"{ratio.observed_control:.1%} (configured {ratio.expected_control:.0%}, "
+                 f"p {_p_value(ratio.p_value)})")
+    notes = []
+    if lift is not None and lift.too_small:
+        notes.append(f"sample too small to judge (under {MIN_USERS} users on a side)")
+    elif lift is None and s.converted_sent is None:
+        notes.append("no conversion events")
+    if ratio is not None and ratio.mismatch:
+        notes.append("warning: sample ratio mismatch (the control share is unlike the configured one)")
+    cells.append("; ".join(notes))
+    return cells
+
+
+def _p_value(p: float) -> str:
+    return "<0.0001" if p < 0.0001 else f"{p:.4f}"
+
+
 def report_renderables(rep: RunReport) -> list[RenderableType]:
-    """The per-campaign table, the suppressed-by-reason table (when any), and the daily sends chart."""
+    """The per-campaign table, the lift table (campaigns with a control group), the suppressed-by-reason table
+    (when any), and the daily sends chart. Tables fold into one record per block when too narrow."""
     until = f", until {format_time(rep.run.until)}" if rep.run.until is not None else ""
-    table = Table(title=f"Run {rep.run.name} ({rep.run.created_at}{until})", title_justify="left",
-                  header_style="bold", show_footer=bool(rep.campaigns), box=box.SIMPLE_HEAD, pad_edge=False,
-                  collapse_padding=True)
     total = rep.total
-    columns = [
-        ("campaign", "total", "left"), ("triggered", _int(total.triggered), "right"),
-        ("sent", _int(total.sent), "right"), ("control", _int(total.control), "right"),
-        ("cancelled", _int(total.cancelled), "right"), ("suppressed", _int(total.suppressed), "right"),
-        ("pending", _int(total.pending), "right"),
-        ("conv. sent", _rate(total.converted_sent, total.conversion_rate_sent), "right"),
-        ("conv. ctrl", _rate(total.converted_control, total.conversion_rate_control), "right"),
-    ]
-    for header, footer, justify in columns:
-        table.add_column(header, footer=footer, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    for s in rep.campaigns:
-        table.add_row(s.campaign, _int(s.triggered), _int(s.sent), _int(s.control), _int(s.cancelled),
-                      _int(s.suppressed), _int(s.pending), _rate(s.converted_sent, s.conversion_rate_sent),
-                      _rate(s.converted_control, s.conversion_rate_control))
+    table = FoldingTable(
+        f"Run {rep.run.name} ({rep.run.created_at}{until})",
+        ["campaign", "triggered", "sent", "control", "cancelled", "suppressed", "pending", "conv. sent",
+         "conv. ctrl"],
+        [[s.campaign, _int(s.triggered), _int(s.sent), _int(s.control), _int(s.cancelled), _int(s.suppressed),
+          _int(s.pending), _rate(s.converted_sent, s.conversion_rate_sent),
+          _rate(s.converted_control, s.conversion_rate_control)] for s in rep.campaigns],
+        right=range(1, 9),
+        footer=["total", _int(total.triggered), _int(total.sent), _int(total.control), _int(total.cancelled),
+                _int(total.suppressed), _int(total.pending), _rate(total.converted_sent, total.conversion_rate_sent),
+                _rate(total.converted_control, total.conversion_rate_control)] if rep.campaigns else None,
+    )
     out: list[RenderableType] = [table]
     if not rep.total.triggered:
         out.append(Text("This run has no decisions."))
-    reasons = Table(title="Suppressed by reason", title_justify="left", header_style="bold", box=box.SIMPLE_HEAD,
-                    pad_edge=False, collapse_padding=True)
-    reasons.add_column("campaign")
-    reasons.add_column("reason")
-    reasons.add_column("count", justify="right")
-    reasons.add_column("meaning")
-    for s in rep.campaigns:
-        for reason, count in s.suppressed_by_reason.items():
-            if count:
-                reasons.add_row(s.campaign, reason, _int(count), REASON_TEXT.get(reason, ""))
-    if reasons.row_count:
-        out.append(reasons)
+    if any(s.converted_sent is None for s in rep.campaigns) and rep.campaigns:
+        out.append(Text("conv.: sends (control enrollments) followed by the primary conversion event; – a campaign "
+                        "without conversion events (the total counts only campaigns with them)", style="dim"))
+    tested = [s for s in rep.campaigns if s.sample_ratio is not None or s.lift is not None]
+    if tested:
+        out.append(FoldingTable(
+            "Conversions per user, sent against control (difference in percentage points, 95% Newcombe interval)",
+            ["campaign", "users sent / ctrl", "converted", "difference [95% CI]", "p", "control share", "verdict"],
+            [[s.campaign, *_lift_cells(s)] for s in tested], right=range(1, 5), wrap={3, 5, 6},
+        ))
+    reasons = [[s.campaign, reason, _int(count), REASON_TEXT.get(reason, "")]
+               for s in rep.campaigns for reason, count in s.suppressed_by_reason.items() if count]
+    if reasons:
+        out.append(FoldingTable("Suppressed by reason", ["campaign", "reason", "count", "meaning"], reasons,
+                                right={2}, wrap={3}))
     if rep.daily_sent:
         out.append(daily_chart(rep.daily_sent, [s.campaign for s in rep.campaigns]))
     return out
 
 
+#: The marks of the campaigns in the terminal chart (cycled): each campaign its own character as well as its
+#: own colour, so the chart reads without colour (NO_COLOR, a pipe, colour blindness).
+CHART_MARKS: tuple[str, ...] = ("█", "▒", "#", "=", "+", "*", "o", "x", "~", "%", "@", "/")
+
+
 def daily_chart(days: list[tuple[int, dict[str, int]]], order: list[str]) -> RenderableType:
-    """Sends per UTC day as horizontal bars stacked by campaign (one colour each, legend below); runs longer
-    than ``CHART_MAX_DAYS`` days are charted per week (weeks start on Monday)."""
+    """Sends per UTC day as horizontal bars stacked by campaign — each its own mark and colour, legend below;
+    runs longer than ``CHART_MAX_DAYS`` days are charted per week (weeks start on Monday)."""
     label = "day"
     buckets: list[tuple[int, dict[str, int]]] = days
     if days[-1][0] - days[0][0] >= CHART_MAX_DAYS * DAY_MS:
@@ -496,7 +563,8 @@ def daily_chart(days: list[tuple[int, dict[str, int]]], order: list[str]) -> Ren
             for campaign, count in counts.items():
                 week[campaign] = week.get(campaign, 0) + count
         buckets = sorted(weeks.items())
-    colours = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(order)}
+    everyone = order + sorted({c for _, counts in buckets for c in counts} - set(order))
+    styles = {c: (CHART_MARKS[i % len(CHART_MARKS)], PALETTE[i % len(PALETTE)]) for i, c in enumerate(everyone)}
     top = max(sum(counts.values()) for _, counts in buckets)
     chart = Table(title=f"Sends per UTC {'day' if label == 'day' else 'week'}", title_justify="left",
                   box=None, header_style="bold", padding=(0, 1))
@@ -507,18 +575,19 @@ def daily_chart(days: list[tuple[int, dict[str, int]]], order: list[str]) -> Ren
         bar = Text()
         done = 0
         cumulative = 0
-        for campaign in order + sorted(set(counts) - set(order)):
+        for campaign in everyone:
             if counts.get(campaign):
                 cumulative += counts[campaign]
                 length = round(cumulative / top * CHART_WIDTH) - done
-                bar.append("█" * length, style=colours.get(campaign, "white"))
+                mark, colour = styles[campaign]
+                bar.append(mark * length, style=colour)
                 done += length
         chart.add_row(_day(start), _int(sum(counts.values())), bar)
-    legend = Text()
-    for campaign in order:
-        if any(counts.get(campaign) for _, counts in buckets):
-            legend.append("█ ", style=colours[campaign]).append(campaign + "  ")
-    return Group(chart, legend) if len(colours) > 1 else chart
+    shown = [c for c in everyone if any(counts.get(c) for _, counts in buckets)]
+    if len(shown) < 2:
+        return chart
+    legend = [Text(styles[c][0] * 2, style=styles[c][1]).append(f" {c}", style="") for c in shown]
+    return Group(chart, Columns(legend, padding=(0, 2)))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -583,6 +652,20 @@ def write_diff_json(summary: RunDiff, rows: Iterable[SendChange], out: TextIO) -
         out.write(separator + json.dumps(diff_record(row), ensure_ascii=False, separators=(",", ":")))
         separator = ",\n"
     out.write("\n]}\n")
+
+
+def write_diff_jsonl(rows: Iterable[SendChange], out: TextIO) -> None:
+    """``diff --format jsonl``: one send change per line."""
+    for row in rows:
+        out.write(json.dumps(diff_record(row), ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+def write_diff_parquet(rows: Iterable[SendChange], out: TextIO) -> None:
+    """``diff --format parquet``: the csv's columns, times as timestamps, into ``out``'s binary buffer."""
+    from campaign_connector.tables import diff_table, write_parquet
+
+    out.flush()
+    write_parquet(diff_table(rows), out.buffer)
 
 
 def write_diff_csv(rows: Iterable[SendChange], out: TextIO) -> None:
@@ -656,6 +739,26 @@ def _decision_lines(d: StoredDecision, hint: str | None) -> list[tuple[str, str]
     return lines
 
 
+def explain_record(ex: Explanation) -> dict[str, Any]:
+    """``explain --format json``: the user, the timeline, each decision (its §4.2 fields, and ``what_if``),
+    the conversions, the events not shown (per event name) and the notes."""
+    decisions = []
+    for d in ex.decisions:
+        record = decision_record(d, ex.run.name)
+        record["what_if"] = ex.hints.get(d.seq)
+        decisions.append(record)
+    return {
+        "run": run_record(ex.run), "user_id": ex.user_id, "campaign": ex.campaign,
+        "since": format_time(ex.since), "until": format_time(ex.until),
+        "timeline": None if ex.trace is None else [
+            {"time": format_time(t.time), "kind": t.kind, "campaign": t.campaign, "text": t.text} for t in ex.trace],
+        "events_not_shown": ex.hidden, "decisions": decisions,
+        "conversions": [{"time": format_time(c.time), "campaign": c.campaign, "conversion_index": c.conversion_index,
+                         "event_id": c.event_id, "control": c.control} for c in ex.conversions],
+        "notes": ex.notes,
+    }
+
+
 def explain_renderables(ex: Explanation) -> list[RenderableType]:
     """Header, the replayed timeline (when available), each decision with its reason and what would have
     changed it, and the conversions."""
@@ -668,6 +771,11 @@ def explain_renderables(ex: Explanation) -> list[RenderableType]:
         for entry in ex.trace:
             timeline.add_row(format_time(entry.time), entry.kind, entry.campaign or "", entry.text)
         out.append(timeline if ex.trace else Text("Timeline: no events."))
+        if ex.hidden:
+            counts = ", ".join(f"{name} {count:,}" for name, count in ex.hidden.items())
+            out.append(Text(f"{sum(ex.hidden.values()):,} other events not shown ({counts}): they match no "
+                            "trigger, exception, conversion, audience or cap of the campaigns explained; "
+                            "--all-events shows them", style="dim"))
     out.append(Text("Decisions", style="bold"))
     if not ex.decisions:
         out.append(Text("  none"))

@@ -7,13 +7,9 @@ batches, so a Parquet file of millions of decisions is written without holding t
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from itertools import islice
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from campaign_connector.errors import InputError
 from campaign_connector.vocabulary import DECISION_FIELDS
@@ -106,44 +102,19 @@ def diff_table(changes: Iterable[SendChange]) -> pa.Table:
     return pa.table({name: pa.array(values, type=kind(name)) for name, values in data.items()})
 
 
-@contextmanager
-def _atomic_binary(path: Path) -> Iterator[Path]:
-    """A temporary path beside ``path`` (created with 0666 less the umask) renamed over it when the block ends
-    without error; removed otherwise."""
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder (give -o a file path)")
-    while True:
-        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-            break
-        except FileExistsError:
-            continue
-        except OSError as error:
-            raise InputError(f"{path}: cannot write ({error.strerror}); check the folder exists and is "
-                             "writable") from None
-    try:
-        yield temporary
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-
-
-def write_parquet(table_or_batches: pa.Table | Iterable[pa.RecordBatch], path: Path,
+def write_parquet(table_or_batches: pa.Table | Iterable[pa.RecordBatch], sink: BinaryIO,
                   schema: pa.Schema | None = None) -> int:
-    """Write a table, or record batches of ``schema``, to the Parquet file ``path`` atomically; returns the
-    rows written."""
+    """Write a table, or record batches of ``schema``, as Parquet to the binary stream ``sink`` (the caller
+    makes the file atomic); returns the rows written."""
     pa = _pa()
     import pyarrow.parquet as pq
 
-    with _atomic_binary(path) as temporary:
-        if isinstance(table_or_batches, pa.Table):
-            pq.write_table(table_or_batches, temporary)
-            return int(table_or_batches.num_rows)
-        written = 0
-        with pq.ParquetWriter(temporary, schema) as writer:
-            for batch in table_or_batches:
-                writer.write_batch(batch)
-                written += batch.num_rows
-        return written
+    if isinstance(table_or_batches, pa.Table):
+        pq.write_table(table_or_batches, sink)
+        return int(table_or_batches.num_rows)
+    written = 0
+    with pq.ParquetWriter(sink, schema) as writer:
+        for batch in table_or_batches:
+            writer.write_batch(batch)
+            written += batch.num_rows
+    return written

@@ -8,26 +8,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 from typing import NamedTuple
 
 import pytest
 
 from campaign_connector.cli import main
-
-#: A minimal workspace for the fault and concurrency tests: a click on the ``news`` email triggers
-#: ``follow_up`` an hour later.
-CONFIG = """\
-version: 1
-campaigns:
-  - {id: news, channels: [email], status: active, published_at: 2026-01-01T00:00:00Z}
-  - id: follow_up
-    channels: [push]
-    status: active
-    published_at: 2026-01-01T00:00:00Z
-    triggers:
-      - {interaction: click_email, campaign: news}
-    delay: 1 hour
-"""
 
 
 class Ran(NamedTuple):
@@ -59,7 +45,15 @@ def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
                           env={**os.environ, **(env or {})})
 
 
-def spawn(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    """``python -m campaign_connector ARGS`` started, stdout and stderr piped (``env`` on top of this one's)."""
-    return subprocess.Popen([sys.executable, "-m", "campaign_connector", *args], stdout=subprocess.PIPE,
+def spawn(*args: str, env: dict[str, str] | None = None, pause: float | None = None) -> subprocess.Popen[str]:
+    """``python -m campaign_connector ARGS`` started, stdout and stderr piped (``env`` on top of this one's).
+    With ``pause``, an import pauses that many seconds inside its transaction (``tests/paused_import.py``)."""
+    return subprocess.Popen([*paused_command(pause), *args], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env={**os.environ, **(env or {})})
+
+
+def paused_command(pause: float | None) -> list[str]:
+    """The command line that runs campaign-connector; with ``pause``, through ``tests/paused_import.py``."""
+    if pause is None:
+        return [sys.executable, "-m", "campaign_connector"]
+    return [sys.executable, str(Path(__file__).with_name("paused_import.py")), str(pause)]

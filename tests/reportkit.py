@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from configs import NEWSLETTER_WITH_DISCOUNT
 from typer.testing import CliRunner, Result
 
 from campaign_connector.cli import app
@@ -27,33 +28,6 @@ from campaign_connector.store.runs import (
     insert_decisions,
 )
 from campaign_connector.timeutil import parse_time
-
-#: The campaign file BASE was "replayed" with: followup_email comes before discount_push (not alphabetical).
-CONFIG = """\
-version: 1
-campaigns:
-  - id: newsletter
-    channels: [email]
-    status: active
-    published_at: 2026-01-01T00:00:00Z
-  - id: followup_email
-    channels: [email]
-    status: active
-    published_at: 2026-01-03T00:00:00Z
-    triggers:
-      - {interaction: click_email, campaign: newsletter}
-    delay: 1 hour
-    exceptions:
-      - {event: purchase}
-    conversion_events: [{event: purchase}]
-  - id: discount_push
-    channels: [push, email]
-    status: active
-    published_at: 2026-01-03T00:00:00Z
-    triggers:
-      - {interaction: click_email, campaign: newsletter}
-    conversion_events: [{event: purchase}]
-"""
 
 #: CliRunner environment: a 100-column terminal without colour.
 ENV = {"COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}
@@ -74,7 +48,7 @@ def decision(user: str, campaign: str, status: str, triggered: str, *, reason: s
 
 
 def store_run(store: Store, name: str, decisions: Sequence[Decision],
-              conversions: Sequence[tuple[int, Conversion]] = (), *, config_text: str = CONFIG,
+              conversions: Sequence[tuple[int, Conversion]] = (), *, config_text: str = NEWSLETTER_WITH_DISCOUNT,
               until: str | None = "2026-02-01T00:00:00Z", fingerprint: str | None = None) -> RunInfo:
     """Store a complete run: decisions with seq 1..n in the given order, conversions as (decision seq, c).
     The run's log fingerprint is the store's current one unless given."""

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 from clikit import cli
-
-EXAMPLE = Path(__file__).resolve().parents[1] / "campaigns.example.yaml"
+from configs import EXAMPLE
 
 
 @pytest.fixture(scope="module")

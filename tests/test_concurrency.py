@@ -12,14 +12,18 @@ import sys
 from pathlib import Path
 
 import pytest
-from clikit import CONFIG, spawn
+from clikit import spawn
+from configs import NEWS_AND_FOLLOW_UP
 
 from campaign_connector.config import load_config_text
-from campaign_connector.importer import PAUSE_ENV, import_event_files
+from campaign_connector.importer import import_event_files
 from campaign_connector.replay import run_replay
 from campaign_connector.store import Store
 from campaign_connector.store.events import log_fingerprint
 from campaign_connector.store.runs import find_run, list_runs
+
+#: Slow: commands in processes of their own, waiting on each other.
+pytestmark = pytest.mark.slow
 
 #: A replay that stops for ``argv[3]`` seconds once 50 users are done: its read of the log is open then.
 PAUSED_REPLAY = """
@@ -60,7 +64,7 @@ def sends(store: Store, run: str) -> list[list[str]]:
 
 def test_an_import_during_a_replay_waits_and_the_run_sees_the_log_it_started_with(tmp_path: Path) -> None:
     db, config = tmp_path / "t.db", tmp_path / "c.yaml"
-    config.write_text(CONFIG, encoding="utf-8")
+    config.write_text(NEWS_AND_FOLLOW_UP, encoding="utf-8")
     with Store.open(db) as store:
         import_event_files(store, [clicks_csv(tmp_path / "a.csv", 200, "a")])
         before = log_fingerprint(store)
@@ -86,10 +90,10 @@ def test_a_replay_during_an_import_waits_for_it_and_sees_all_of_it(tmp_path: Pat
     with Store.open(db) as store:
         import_event_files(store, [clicks_csv(tmp_path / "a.csv", 50, "a")])
     importer = spawn("import", "--db", str(db), str(clicks_csv(tmp_path / "b.csv", 300, "b")),
-                     env={PAUSE_ENV: "100:2.0"})  # holds the write lock, 100 of 300 rows written, for 2 s
+                     pause=2.0)  # holds the write lock, its 300 rows written, for 2 s
     assert importer.stderr is not None and importer.stderr.readline() == "test hook: paused\n"
     with Store.open(db) as store:
-        run = run_replay(store, load_config_text(CONFIG, "c.yaml"), name="after")
+        run = run_replay(store, load_config_text(NEWS_AND_FOLLOW_UP, "c.yaml"), name="after")
         assert importer.wait(timeout=60) == 0
         assert (run.events, run.users) == (350, 350)
         assert run.log_fingerprint == log_fingerprint(store)
@@ -97,7 +101,7 @@ def test_a_replay_during_an_import_waits_for_it_and_sees_all_of_it(tmp_path: Pat
 
 def test_two_replays_at_once_get_their_own_names_and_the_same_decisions(tmp_path: Path) -> None:
     db, config = tmp_path / "t.db", tmp_path / "c.yaml"
-    config.write_text(CONFIG, encoding="utf-8")
+    config.write_text(NEWS_AND_FOLLOW_UP, encoding="utf-8")
     with Store.open(db) as store:
         import_event_files(store, [clicks_csv(tmp_path / "a.csv", 300, "a")])
     first, second = spawn("replay", "--db", str(db), str(config)), spawn("replay", "--db", str(db), str(config))
@@ -124,7 +128,7 @@ def test_a_worker_that_sees_another_log_than_the_replay_started_with_stores_noth
         import_event_files(store, [clicks_csv(tmp_path / "a.csv", 20, "a")])
         stale = log_fingerprint(store)
         import_event_files(store, [clicks_csv(tmp_path / "b.csv", 5, "b")])
-    replay_module._init_worker(load_config_text(CONFIG, "c.yaml"), multiprocessing.Value("q", 0),
+    replay_module._init_worker(load_config_text(NEWS_AND_FOLLOW_UP, "c.yaml"), multiprocessing.Value("q", 0),
                                multiprocessing.Value("q", 0))
     assert isinstance(replay_module._worker["engine"], Engine)
     job = replay_module._Job(str(db), str(tmp_path / "part.db"), 1, 2**62, stale, None, None)

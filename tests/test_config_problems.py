@@ -918,6 +918,7 @@ REPLACEMENTS = ["", "null", "[]", "{}", "1", "-1", "yes", "x", "1 day", "'22:00'
                 "in_app", "{all: []}", "{event: x}", "&a [*a]", "{"]
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(edits=st.lists(st.tuples(st.integers(0, 30), st.sampled_from(REPLACEMENTS)), min_size=1, max_size=4))
 def test_any_edit_of_a_valid_file_gives_problems_never_an_exception(edits: list[tuple[int, str]]) -> None:

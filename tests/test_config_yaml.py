@@ -73,6 +73,7 @@ def test_merge_keys_fill_missing_keys_and_explicit_keys_override_them() -> None:
     assert tree.plain()["n"] == {"y": 4, "x": 1}
 
 
+@pytest.mark.slow
 def test_an_alias_bomb_is_refused_with_one_problem() -> None:
     lines = ["a: &a [x, x, x, x, x, x, x, x, x, x]"]
     for prev, name in zip("abcdefgh", "bcdefghi", strict=True):

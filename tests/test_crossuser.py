@@ -144,6 +144,7 @@ send_lists = st.lists(
 )
 
 
+@pytest.mark.slow
 @given(rows=send_lists, per_minute=st.integers(1, 4))
 def test_rate_limit_invariants(rows: list[tuple[str, int]], per_minute: int) -> None:
     given_sends = sends(*rows)
@@ -159,6 +160,7 @@ def test_rate_limit_invariants(rows: list[tuple[str, int]], per_minute: int) -> 
     assert all(c.sent_at is None or c.sent_at % MIN == 0 for c in changes.values())  # moved to a minute's start
 
 
+@pytest.mark.slow
 @given(rows=send_lists, limit=st.integers(1, 5))
 def test_max_recipients_invariants(rows: list[tuple[str, int]], limit: int) -> None:
     given_sends = sends(*rows)

@@ -6,9 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from campaign_connector.demo import installed_paths, next_steps
 
 
+@pytest.mark.slow
 def test_demo_runs_every_step_and_ends_with_commands_that_name_real_files(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "campaign_connector", "demo"], capture_output=True, text=True,
                           cwd=tmp_path, env={"PATH": "/usr/bin:/bin", "COLUMNS": "120"})

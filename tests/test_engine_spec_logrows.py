@@ -23,9 +23,9 @@ def replay_rows(cfg: Config, logged: list[dict[str, Any]]) -> list[Decision]:
     from campaign_connector.importer import import_event_rows
     from campaign_connector.store.events import load_timeline
 
-    store = Store.open(":memory:")
-    import_event_rows(store, [{"user_id": "u1", "time": AT, **row} for row in logged])
-    events, profile = load_timeline(store, "u1", None)
+    with Store.open(":memory:") as store:
+        import_event_rows(store, [{"user_id": "u1", "time": AT, **row} for row in logged])
+        events, profile = load_timeline(store, "u1", None)
     return Engine(cfg).run_user("u1", events, profile, None).decisions
 
 

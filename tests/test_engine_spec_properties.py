@@ -8,6 +8,7 @@ Spec-silent choices assumed here:
 
 from __future__ import annotations
 
+import pytest
 from enginekit import (
     FAR_FUTURE,
     T,
@@ -33,6 +34,9 @@ from hypothesis import strategies as st
 
 from campaign_connector import vocabulary
 from campaign_connector.model import Event, PerformedFilter
+
+#: Slow: property tests over the engine.
+pytestmark = pytest.mark.slow
 
 RICH = config(
     source("promo"),

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from configs import NEWSLETTER_WITH_HOLDOUT
 from enginekit import campaign, config, on, quiet, send_window, user_in_bucket
 from reportkit import decision, invoke, store_run, text
 from rich.console import Console, Group
@@ -16,37 +17,12 @@ from campaign_connector.config import load_config_text
 from campaign_connector.errors import StoreError
 from campaign_connector.importer import import_event_rows
 from campaign_connector.inspection import Explanation, what_would_change
-from campaign_connector.model import TraceEntry
+from campaign_connector.model import StoredDecision, TraceEntry, UserConversion
 from campaign_connector.replay import run_replay
 from campaign_connector.report import explain_renderables
 from campaign_connector.store import Store
-from campaign_connector.store.results import StoredDecision, UserConversion
 from campaign_connector.timeutil import parse_time
 
-CONFIG = """\
-version: 1
-campaigns:
-  - id: newsletter
-    channels: [email]
-    status: active
-    published_at: 2026-01-01T00:00:00Z
-  - id: followup_email
-    channels: [email]
-    status: active
-    published_at: 2026-01-03T00:00:00Z
-    triggers:
-      - {interaction: click_email, campaign: newsletter}
-    delay: 1 hour
-    exceptions:
-      - {event: purchase}
-  - id: holdout_push
-    channels: [push]
-    status: active
-    published_at: 2026-01-03T00:00:00Z
-    control_group: 50
-    triggers:
-      - {interaction: open_email, campaign: newsletter}
-"""
 CONTROL_USER = user_in_bucket("holdout_push", 0, 50, prefix="c")
 
 
@@ -71,7 +47,7 @@ def replayed(tmp_path: Path) -> Path:
     db = tmp_path / "cc.db"
     with Store.open(db) as store:
         import_event_rows(store, EVENTS)
-        run_replay(store, load_config_text(CONFIG, "campaigns.yaml"), name="r1")
+        run_replay(store, load_config_text(NEWSLETTER_WITH_HOLDOUT, "campaigns.yaml"), name="r1")
     return db
 
 
@@ -99,10 +75,10 @@ def test_explain_shows_the_timeline_and_each_kind_of_decision(replayed: Path, us
         assert line in output
 
 
-def test_explain_campaign_keeps_events_and_that_campaigns_entries(replayed: Path) -> None:
-    result = invoke(replayed, "explain", CONTROL_USER, "--campaign", "followup_email", columns=200)
+def test_explain_campaign_keeps_that_campaigns_entries_and_with_all_events_every_event(replayed: Path) -> None:
+    result = invoke(replayed, "explain", CONTROL_USER, "--campaign", "followup_email", "--all-events", columns=200)
     output = text(result.stdout)
-    assert "open_email of newsletter" in output  # events, logged and synthetic, stay
+    assert "open_email of newsletter" in output  # events, logged and synthetic, stay with --all-events
     assert "of holdout_push" not in output.replace("enroll_in_control_group of holdout_push", "")
     assert "holdout_push: control" not in output
     assert output.endswith("Decisions\n  none\n")

@@ -20,16 +20,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from clikit import CONFIG, Ran, cli
+from clikit import Ran, cli, paused_command
+from configs import NEWS_AND_FOLLOW_UP
 
 from campaign_connector import store as store_module
 from campaign_connector.config import load_config_text
 from campaign_connector.errors import StoreError
-from campaign_connector.importer import PARSE_PROCESS_ENV, PAUSE_ENV, import_event_files, import_user_files
+from campaign_connector.importer import import_event_files, import_user_files
 from campaign_connector.replay import run_replay
 from campaign_connector.store import Store
 from campaign_connector.store.events import log_fingerprint
 from campaign_connector.store.runs import find_run, list_runs
+
+#: Slow: kills and interrupts real processes.
+pytestmark = pytest.mark.slow
 
 
 def one_error_line(ran: Ran) -> str:
@@ -70,19 +74,13 @@ def state(db: Path) -> tuple[Any, ...]:
 ROWS = 40_000
 
 
-#: The import's environment for reading in this process, and in a second one (as big logs are read).
-READING = {"one-process": {}, "second-process": {PARSE_PROCESS_ENV: "0"}}
-
-
-def import_process(db: Path, log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def import_process(db: Path, log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "campaign_connector", "import", "--db", str(db), str(log)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **env})
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-@pytest.mark.parametrize("reading", list(READING))
 @pytest.mark.parametrize("prior", [False, True], ids=["into-empty-log", "into-existing-log"])
-def test_an_import_killed_at_any_moment_leaves_the_log_as_before_or_complete(tmp_path: Path, prior: bool,
-                                                                             reading: str) -> None:
+def test_an_import_killed_at_any_moment_leaves_the_log_as_before_or_complete(tmp_path: Path, prior: bool) -> None:
     """Kills at 35%, 60% and 85% of the time a whole import takes on this machine (measured first on a copy):
     starting up, reading, writing, building indexes, committing."""
     db = tmp_path / "t.db"
@@ -93,12 +91,12 @@ def test_an_import_killed_at_any_moment_leaves_the_log_as_before_or_complete(tmp
     big = clicks_csv(tmp_path / "big.csv", ROWS)
     shutil.copy(db, tmp_path / "measure.db")
     started = time.monotonic()
-    assert import_process(tmp_path / "measure.db", big, READING[reading]).wait(timeout=60) == 0
+    assert import_process(tmp_path / "measure.db", big).wait(timeout=60) == 0
     whole = time.monotonic() - started
     complete = state(tmp_path / "measure.db")
     outcomes = []
     for fraction in (0.35, 0.6, 0.85):
-        proc = import_process(db, big, READING[reading])
+        proc = import_process(db, big)
         time.sleep(whole * fraction)
         running = proc.poll() is None
         if running:
@@ -118,26 +116,23 @@ def test_an_import_killed_at_any_moment_leaves_the_log_as_before_or_complete(tmp
     assert state(db)[0][0] == before[0][0] + ROWS
 
 
-@pytest.mark.parametrize("reading", list(READING))
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, -signal.SIGTERM)],
                          ids=["ctrl-c", "sigterm"])
 def test_an_import_interrupted_mid_transaction_leaves_the_log_as_before(tmp_path: Path, sig: signal.Signals,
-                                                                        code: int, reading: str) -> None:
+                                                                        code: int) -> None:
     """Ctrl-C exits 130 (Typer turns KeyboardInterrupt into that exit code, silently); SIGTERM ends the process
-    outright, like a kill. Either way the open transaction is never committed. A reading process ends with
-    the import: its stderr is the same pipe, so ``read()`` below returns only once it has gone too."""
+    outright, like a kill. Either way the open transaction is never committed."""
     db = tmp_path / "t.db"
     with Store.open(db) as store:
         import_event_files(store, [clicks_csv(tmp_path / "old.csv", 100, "old")])
     before = state(db)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "campaign_connector", "import", "--db", str(db), str(clicks_csv(tmp_path / "e.csv",
-                                                                                                3_000))],
-        stderr=subprocess.PIPE, text=True, env={**os.environ, PAUSE_ENV: "500", **READING[reading]})
+    log = clicks_csv(tmp_path / "e.csv", 3_000)
+    proc = subprocess.Popen([*paused_command(120), "import", "--db", str(db), str(log)], stderr=subprocess.PIPE,
+                            text=True)
     assert proc.stderr is not None and proc.stderr.readline() == "test hook: paused\n"
     proc.send_signal(sig)
     assert proc.wait(timeout=30) == code
-    assert "Traceback" not in proc.stderr.read()  # the reading process's stderr too
+    assert "Traceback" not in proc.stderr.read()
     assert state(db) == before
 
 
@@ -151,8 +146,8 @@ def read_only_db(tmp_path: Path) -> Iterator[Path]:
     db = tmp_path / "ro.db"
     with Store.open(db) as store:
         import_event_files(store, [clicks_csv(tmp_path / "e.csv", 3)])
-        run_replay(store, load_config_text(CONFIG, "c.yaml"), name="before")
-    (tmp_path / "c.yaml").write_text(CONFIG, encoding="utf-8")
+        run_replay(store, load_config_text(NEWS_AND_FOLLOW_UP, "c.yaml"), name="before")
+    (tmp_path / "c.yaml").write_text(NEWS_AND_FOLLOW_UP, encoding="utf-8")
     if os.geteuid() != 0:
         db.chmod(0o444)
         yield db
@@ -242,7 +237,7 @@ def test_a_full_disk_leaves_the_store_unchanged_and_usable(tmp_path: Path, kind:
 
 def test_a_full_disk_during_a_replay_leaves_the_previous_run_latest(tmp_path: Path) -> None:
     db = tmp_path / "t.db"
-    config = load_config_text(CONFIG, "c.yaml")
+    config = load_config_text(NEWS_AND_FOLLOW_UP, "c.yaml")
     with Store.open(db) as store:
         import_event_files(store, [clicks_csv(tmp_path / "e.csv", 3_000)])
         run_replay(store, config, name="before")
@@ -269,11 +264,11 @@ def test_a_database_another_writer_holds_past_the_busy_timeout_is_one_line(
     """Writers wait ``BUSY_TIMEOUT_SECONDS`` (30 s; 0.2 s here) for each other, then say the database is busy
     and change nothing."""
     db = tmp_path / "t.db"
-    (tmp_path / "c.yaml").write_text(CONFIG, encoding="utf-8")
+    (tmp_path / "c.yaml").write_text(NEWS_AND_FOLLOW_UP, encoding="utf-8")
     clicks_csv(tmp_path / "new.csv", 10, "new")
     with Store.open(db) as store:
         import_event_files(store, [clicks_csv(tmp_path / "e.csv", 10)])
-        run_replay(store, load_config_text(CONFIG, "c.yaml"), name="before")
+        run_replay(store, load_config_text(NEWS_AND_FOLLOW_UP, "c.yaml"), name="before")
     before = state(db)
     monkeypatch.setattr(store_module, "BUSY_TIMEOUT_SECONDS", 0.2)
     holder = sqlite3.connect(db, isolation_level=None)  # another writer: a connection of its own
@@ -296,7 +291,7 @@ def test_readers_are_not_blocked_by_a_writer_in_the_middle_of_a_transaction(
     db = tmp_path / "t.db"
     with Store.open(db) as store:
         import_event_files(store, [clicks_csv(tmp_path / "e.csv", 10)])
-        run_replay(store, load_config_text(CONFIG, "c.yaml"), name="before")
+        run_replay(store, load_config_text(NEWS_AND_FOLLOW_UP, "c.yaml"), name="before")
     monkeypatch.setattr(store_module, "BUSY_TIMEOUT_SECONDS", 0.2)
     holder = sqlite3.connect(db, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
@@ -319,7 +314,7 @@ def test_damaged_pages_found_while_reading_are_one_line(tmp_path: Path, args: li
     db = tmp_path / "t.db"
     with Store.open(db) as store:
         import_event_files(store, [clicks_csv(tmp_path / "e.csv", 3_000)])
-        run_replay(store, load_config_text(CONFIG, "c.yaml"), name="before")
+        run_replay(store, load_config_text(NEWS_AND_FOLLOW_UP, "c.yaml"), name="before")
     data = bytearray(db.read_bytes())
     pages = len(data) // 4096
     data[pages * 3 // 4 * 4096:] = b"Z" * (len(data) - pages * 3 // 4 * 4096)  # the last quarter: the run's rows

@@ -35,8 +35,9 @@ def write(path: Path, text: str) -> Path:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store.open(tmp_path / "t.db")
+def store(disk_store: Store) -> Store:
+    """Imports here go to a database file, as the command line's do."""
+    return disk_store
 
 
 CSV_TEXT = (

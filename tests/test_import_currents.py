@@ -116,8 +116,7 @@ def write_source(tmp_path: Path, shape: str, event_type: str, records: list[dict
 @pytest.mark.parametrize("shape", ["avro", "flat", "envelope"])
 @pytest.mark.parametrize(("event_type", "fields", "expected"), MAPPING)
 def test_currents_mapping_row_by_row(tmp_path: Path, shape: str, event_type: str, fields: dict[str, Any],
-                                     expected: tuple) -> None:
-    store = Store.open(":memory:")
+                                     expected: tuple, store: Store) -> None:
     path = write_source(tmp_path, shape, event_type, [{**BASE, **fields}])
     import_event_files(store, [path], format="currents")
     row = store.conn.execute(f"SELECT id, user_id, time, {COLUMNS} FROM events").fetchone()
@@ -125,8 +124,7 @@ def test_currents_mapping_row_by_row(tmp_path: Path, shape: str, event_type: str
 
 
 @pytest.mark.parametrize("shape", ["avro", "flat", "envelope"])
-def test_external_user_id_as_the_user_key(tmp_path: Path, shape: str) -> None:
-    store = Store.open(":memory:")
+def test_external_user_id_as_the_user_key(tmp_path: Path, shape: str, store: Store) -> None:
     path = write_source(tmp_path, shape, "users.messages.email.Send",
                         [BASE, {**BASE, "id": "ev-2", "external_user_id": None, "timezone": "Europe/Paris"}])
     summary = import_event_files(store, [path], format="currents", user_key="external_user_id", skip_invalid=True)
@@ -136,14 +134,12 @@ def test_external_user_id_as_the_user_key(tmp_path: Path, shape: str) -> None:
     assert (reject["line"], reject["reason"]) == (2, "missing external_user_id (the --user-key field)")
 
 
-def test_avro_by_extension_needs_no_format_option(tmp_path: Path) -> None:
-    store = Store.open(":memory:")
+def test_avro_by_extension_needs_no_format_option(tmp_path: Path, store: Store) -> None:
     import_event_files(store, [write_avro(tmp_path / "x.avro", "users.messages.email.Send", [BASE])])
     assert store.conn.execute("SELECT event FROM events").fetchall() == [("receive_email",)]
 
 
-def test_currents_delivers_at_least_once_so_overlapping_exports_store_once(tmp_path: Path) -> None:
-    store = Store.open(":memory:")
+def test_currents_delivers_at_least_once_so_overlapping_exports_store_once(tmp_path: Path, store: Store) -> None:
     first = write_avro(tmp_path / "a.avro", "users.messages.email.Send", [BASE, {**BASE, "id": "ev-2"}])
     second = write_avro(tmp_path / "b.avro", "users.messages.email.Send", [{**BASE, "id": "ev-2"}])
     summary = import_event_files(store, [first, second])
@@ -161,16 +157,15 @@ def test_currents_delivers_at_least_once_so_overlapping_exports_store_once(tmp_p
     ({"event_type": "users.messages.email.Send", "id": "x", "user_id": "u", "time": {"long": -5}},
      "time: -5 is outside 1970..2199"),
 ])
-def test_bad_currents_rows(tmp_path: Path, line: dict[str, Any], reason: str) -> None:
+def test_bad_currents_rows(store: Store, tmp_path: Path, line: dict[str, Any], reason: str) -> None:
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(line) + "\n")
     with pytest.raises(BadRowsError) as caught:
-        import_event_files(Store.open(":memory:"), [path], format="currents")
+        import_event_files(store, [path], format="currents")
     assert [str(bad) for bad in caught.value.bad_rows] == [f"{path}:1: {reason}"]
 
 
-def test_bad_avro_records_are_rejected_with_their_record_verbatim(tmp_path: Path) -> None:
-    store = Store.open(":memory:")
+def test_bad_avro_records_are_rejected_with_their_record_verbatim(tmp_path: Path, store: Store) -> None:
     path = write_avro(tmp_path / "x.avro", "users.messages.email.Send",
                       [BASE, {**BASE, "id": "ev-2", "timezone": "Nowhere/Land"}])
     summary = import_event_files(store, [path], skip_invalid=True)

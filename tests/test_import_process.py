@@ -11,8 +11,11 @@ import pytest
 from clikit import Ran, spawn
 from clikit import cli as run_main
 
-from campaign_connector.importer import PAUSE_ENV, import_event_files
+from campaign_connector.importer import import_event_files
 from campaign_connector.store import Store
+
+#: Slow: imports in processes of their own.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
@@ -112,8 +115,8 @@ def test_a_killed_import_leaves_the_database_as_it_was(tmp_path: Path, prior: bo
             import_event_files(store, [events_csv(tmp_path / "old.csv", 3, 2, "old")])
     before = snapshot(db)
     big = events_csv(tmp_path / "big.csv", 50, 40)
-    proc = spawn("import", "--db", str(db), str(big), env={PAUSE_ENV: "500"})
-    wait_for_pause(proc)  # the first 500 rows are written inside the open transaction
+    proc = spawn("import", "--db", str(db), str(big), pause=120)
+    wait_for_pause(proc)  # the rows are written inside the open transaction
     proc.kill()
     proc.wait(timeout=30)
     assert snapshot(db) == before
@@ -128,7 +131,7 @@ def test_two_imports_at_once_both_complete_and_nothing_is_doubled(tmp_path: Path
     second = tmp_path / "b.csv"  # overlaps the first file by half, plus its own rows
     second.write_text(first.read_text() + "\n".join(f"v{u},2026-01-06T00:00:00Z,open_email,,x{u}"
                                                     for u in range(100)) + "\n")
-    a = spawn("import", "--db", str(db), str(first), env={PAUSE_ENV: "50:1.5"})
+    a = spawn("import", "--db", str(db), str(first), pause=1.5)
     wait_for_pause(a)  # a holds the write lock now; b must wait for it
     started = time.monotonic()
     b = spawn("import", "--db", str(db), str(second), env={})

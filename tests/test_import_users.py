@@ -17,11 +17,6 @@ def users(store: Store) -> list[tuple]:
     return store.conn.execute("SELECT * FROM users ORDER BY user_id").fetchall()
 
 
-@pytest.fixture
-def store() -> Store:
-    return Store.open(":memory:")
-
-
 def test_csv_columns_map_to_profile_fields_and_attributes(store: Store, tmp_path: Path) -> None:
     path = tmp_path / "users.csv"
     path.write_text("user_id,timezone,global_control_group,unsubscribed,plan,age\n"

@@ -24,6 +24,9 @@ from campaign_connector.errors import CampaignConnectorError
 from campaign_connector.importer import import_event_files, import_user_files
 from campaign_connector.store import Store
 
+#: Slow: property tests over the readers and the loader.
+pytestmark = pytest.mark.slow
+
 EXAMPLE = Path(__file__).resolve().parent.parent / "campaigns.example.yaml"
 
 #: Modest example counts keep the file at a few seconds; the bugs these found showed within a few hundred.

@@ -10,6 +10,7 @@ import io
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +20,9 @@ from campaign_connector.replay import run_replay
 from campaign_connector.report import write_sends_csv
 from campaign_connector.store import Store
 from campaign_connector.store.results import iter_decisions
+
+#: Slow: property tests over whole replays.
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"

@@ -13,23 +13,12 @@ from pathlib import Path
 
 import pytest
 from clikit import cli
+from configs import NEWS_AND_FOLLOW_UP
 
 from campaign_connector.config import load_config_text
 from campaign_connector.importer import import_event_files
 from campaign_connector.replay import run_replay
 from campaign_connector.store import Store
-
-CONFIG = """\
-version: 1
-campaigns:
-  - {id: news, channels: [email], status: active, published_at: 2026-01-01T00:00:00Z}
-  - id: follow_up
-    channels: [push]
-    status: active
-    published_at: 2026-01-01T00:00:00Z
-    triggers:
-      - {interaction: click_email, campaign: news}
-"""
 
 #: Commands that take ``--db``, with their other arguments (``{cfg}`` a good campaign file, ``{log}`` a log).
 DB_COMMANDS = [
@@ -62,14 +51,14 @@ def ids(args: list[str]) -> str:
 @pytest.fixture
 def folder(tmp_path: Path) -> Path:
     """Good inputs: a campaign file, a log, a users file, a scenario, and a database with one run ``base``."""
-    (tmp_path / "c.yaml").write_text(CONFIG, encoding="utf-8")
+    (tmp_path / "c.yaml").write_text(NEWS_AND_FOLLOW_UP, encoding="utf-8")
     (tmp_path / "e.csv").write_text("user_id,time,event,campaign\nu1,2026-01-05T09:00:00Z,click_email,news\n",
                                     encoding="utf-8")
     (tmp_path / "u.csv").write_text("user_id,timezone\nu1,Europe/Berlin\n", encoding="utf-8")
     (tmp_path / "s.yaml").write_text("config: c.yaml\nevents: []\nexpect: []\n", encoding="utf-8")
     with Store.open(tmp_path / "good.db") as store:
         import_event_files(store, [tmp_path / "e.csv"])
-        run_replay(store, load_config_text(CONFIG, "c.yaml"), name="base")
+        run_replay(store, load_config_text(NEWS_AND_FOLLOW_UP, "c.yaml"), name="base")
     return tmp_path
 
 

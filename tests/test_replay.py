@@ -75,11 +75,6 @@ def outcome(store: Store, run_id: int) -> list[tuple[str, str, str | None, str |
     return [(r[1], r[3], r[4], format_time(r[11])) for r in decisions(store, run_id)]
 
 
-@pytest.fixture
-def store() -> Store:
-    return Store.open(":memory:")
-
-
 def test_replay_stores_exact_decisions_and_conversions(store: Store) -> None:
     import_event_rows(store, [
         event("u2", "2026-01-05T10:00:00Z"),
@@ -166,6 +161,7 @@ def write_log(store: Store, users: int) -> None:
     import_event_rows(store, rows)
 
 
+@pytest.mark.slow
 def test_workers_give_the_same_decisions_as_one_worker(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
     with Store.open(path) as s:
@@ -235,6 +231,7 @@ def test_a_runs_counts_are_those_of_its_stored_rows_after_the_cross_user_rules(t
     assert run.counts["totals"]["conversions"] == sum(c["conversions"] for c in expected.values())
 
 
+@pytest.mark.slow
 def test_a_failing_worker_is_an_error_and_leaves_no_run(tmp_path: Path) -> None:
     path = tmp_path / "c.db"
     with Store.open(path) as s:
@@ -253,6 +250,7 @@ def logged_store() -> Store:
     return store
 
 
+@pytest.mark.slow
 @settings(max_examples=20, deadline=None)
 @given(cuts=st.lists(st.integers(0, 29), max_size=3, unique=True))
 def test_splitting_users_into_ranges_changes_nothing(cuts: list[int]) -> None:
@@ -343,6 +341,7 @@ replay.run_replay(store, load_config(Path(sys.argv[2])), name=sys.argv[5], progr
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("phase", "copied"), [("replaying", 0), ("copying", 10)])
 def test_a_killed_replay_leaves_the_previous_run_latest_and_is_cleared_next_time(tmp_path: Path, phase: str,
                                                                                   copied: int) -> None:
@@ -368,6 +367,7 @@ def test_a_killed_replay_leaves_the_previous_run_latest_and_is_cleared_next_time
         assert s.conn.execute("SELECT count(*) FROM decisions").fetchone()[0] == 20
 
 
+@pytest.mark.slow
 def test_two_replays_at_once_both_complete(tmp_path: Path) -> None:
     path, cfg = tmp_path / "c.db", tmp_path / "c.yaml"
     cfg.write_text(CONFIG)
@@ -400,6 +400,7 @@ cli = functools.partial(run, env={"COLUMNS": "120"})
 """``python -m campaign_connector ARGS`` in a 120-column terminal."""
 
 
+@pytest.mark.slow
 def test_replay_prints_the_run_name_and_a_summary_on_stderr(files: tuple[Path, Path]) -> None:
     db, cfg = files
     proc = cli("replay", str(cfg), "--db", str(db), "--name", "baseline")
@@ -412,6 +413,7 @@ def test_replay_prints_the_run_name_and_a_summary_on_stderr(files: tuple[Path, P
                          "2 decisions.")
 
 
+@pytest.mark.slow
 def test_replay_with_a_taken_name_is_a_one_line_error(files: tuple[Path, Path]) -> None:
     db, cfg = files
     assert cli("replay", str(cfg), "--db", str(db), "--name", "x").returncode == 0
@@ -421,6 +423,7 @@ def test_replay_with_a_taken_name_is_a_one_line_error(files: tuple[Path, Path]) 
     assert len(proc.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -439,6 +442,7 @@ def test_replay_bad_input_is_a_one_line_error(files: tuple[Path, Path], args: li
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_replay_with_a_bad_config_lists_every_problem(files: tuple[Path, Path]) -> None:
     db, cfg = files
     cfg.write_text(CONFIG.replace("channels: [push]", "channels: [pigeon]").replace("delay: 1 hour", "delay: soon"))
@@ -448,6 +452,7 @@ def test_replay_with_a_bad_config_lists_every_problem(files: tuple[Path, Path]) 
     assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.slow
 def test_replay_prints_config_warnings_and_goes_on(files: tuple[Path, Path]) -> None:
     db, cfg = files
     cfg.write_text(CONFIG.replace("      - {event: purchase}\n", "      - {interaction: click_email, campaign: "

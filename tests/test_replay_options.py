@@ -8,15 +8,17 @@ import sys
 from pathlib import Path
 
 import pytest
+from configs import NEWS_AND_FOLLOW_UP
 
 from campaign_connector.store import Store
 
-CONFIG = "version: 1\ncampaigns:\n  - {id: news, channels: [email], published_at: 2026-01-01T00:00:00Z}\n"
+#: Slow: each case starts the command in a process of its own.
+pytestmark = pytest.mark.slow
 
 
 def replay(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     config = tmp_path / "c.yaml"
-    config.write_text(CONFIG, encoding="utf-8")
+    config.write_text(NEWS_AND_FOLLOW_UP, encoding="utf-8")
     db = tmp_path / "t.db"
     if not db.exists():
         Store.open(db).close()

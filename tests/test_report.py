@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from reportkit import BASE, base_db, decision, invoke, store_run, t, text
 from rich.console import Console
 
@@ -38,8 +39,8 @@ Suppressed by reason
 Sends per UTC day
  day         sent
  2026-01-05     1  ████████████████████████████████████████
- 2026-01-06     1  ████████████████████████████████████████
-█ followup_email  █ discount_push
+ 2026-01-06     1  ▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒
+██ followup_email  ▒▒ discount_push
 """
 
 
@@ -121,6 +122,7 @@ def test_unknown_run_is_a_store_error_naming_the_stored_runs(tmp_path: Path) -> 
     assert "no run named 'nope' (known: base" in str(result.exception)
 
 
+@pytest.mark.slow
 def test_unknown_run_prints_one_error_line_and_exits_1(tmp_path: Path) -> None:
     db = base_db(tmp_path)
     proc = subprocess.run([sys.executable, "-m", "campaign_connector", "report", "--run", "nope", "--db", str(db)],
@@ -149,9 +151,9 @@ def test_daily_chart_bars_are_proportional_to_the_busiest_day() -> None:
         "Sends per UTC day\n"
         " day         sent\n"
         " 2026-01-05     4  ████████████████████\n"
-        " 2026-01-06     2  ██████████\n"
-        " 2026-01-07     8  ████████████████████████████████████████\n"
-        "█ a  █ b\n"
+        " 2026-01-06     2  █████▒▒▒▒▒\n"  # each campaign its own mark: readable without colour
+        " 2026-01-07     8  ▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒\n"
+        "██ a  ▒▒ b\n"
     )
 
 

@@ -235,6 +235,7 @@ def test_cli_missing_path_is_a_one_line_error(tmp_path: Path) -> None:
     assert "no such file or folder" in str(result.exception)
 
 
+@pytest.mark.slow
 def test_yaml_alias_bombs_are_refused_with_a_location() -> None:
     text = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{k}: &{k} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n"

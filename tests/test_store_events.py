@@ -25,9 +25,9 @@ def ev(user: str, time: str, event: str = "open_email", **fields: object) -> dic
 
 
 @pytest.fixture
-def store() -> Store:
-    db = Store.open(":memory:")
-    import_event_rows(db, [
+def store(store: Store) -> Store:
+    """Six events of three users, and users-file rows for bob and zed (who has no events)."""
+    import_event_rows(store, [
         ev("bob", "2026-01-02T00:00:00Z", id="b2"),
         ev("alice", "2026-01-03T00:00:00Z", "click_email", id="a3", link_alias="cta", properties={"n": 1}),
         ev("bob", "2026-01-01T00:00:00Z", id="b1", machine_open="yes"),
@@ -35,12 +35,12 @@ def store() -> Store:
         ev("alice", "2026-01-01T00:00:00Z", id="a2", conversion_index=2),
         ev("carol", "2026-01-05T00:00:00Z", id="c1"),
     ])
-    import_user_rows(db, [
+    import_user_rows(store, [
         {"user_id": "bob", "timezone": "America/New_York", "global_control_group": "true",
          "unsubscribed": "sms;email", "plan": "pro"},
         {"user_id": "zed", "plan": "free"},
     ])
-    return db
+    return store
 
 
 def ids(events: list) -> list[str]:
@@ -102,26 +102,28 @@ def test_user_ranges_cover_every_user_once_in_order(store: Store, n: int) -> Non
 
 
 def test_user_ranges_balance_event_counts() -> None:
-    db = Store.open(":memory:")
-    import_event_rows(db, [ev(f"u{i:03d}", f"2026-01-01T00:00:{j:02d}Z") for i in range(100) for j in range(i % 5 + 1)])
-    ranges = user_ranges(db, 4)
-    sizes = [sum(len(e) for _, e, _ in iter_timelines(db, until=None, lo=lo, hi=hi)) for lo, hi in ranges]
-    assert len(ranges) == 4 and sum(sizes) == 300
-    assert max(sizes) - min(sizes) <= 10
+    with Store.open(":memory:") as db:
+        import_event_rows(db, [ev(f"u{i:03d}", f"2026-01-01T00:00:{j:02d}Z")
+                               for i in range(100) for j in range(i % 5 + 1)])
+        ranges = user_ranges(db, 4)
+        sizes = [sum(len(e) for _, e, _ in iter_timelines(db, until=None, lo=lo, hi=hi)) for lo, hi in ranges]
+        assert len(ranges) == 4 and sum(sizes) == 300
+        assert max(sizes) - min(sizes) <= 10
 
 
 def test_user_ranges_never_split_a_user_nor_leave_a_range_empty() -> None:
     """The first user holds most events: the bounds that fall inside their events are dropped, not doubled."""
-    db = Store.open(":memory:")
-    import_event_rows(db, [ev("a", f"2026-01-01T00:00:{j:02d}Z") for j in range(30)]
-                      + [ev(user, "2026-01-01T00:00:00Z") for user in ("b", "c", "d")])
-    assert user_ranges(db, 2) == [(None, None)]
-    assert user_ranges(db, 12) == [(None, "b"), ("b", None)]
-    assert user_ranges(db, 33) == [(None, "b"), ("b", "c"), ("c", "d"), ("d", None)]
+    with Store.open(":memory:") as db:
+        import_event_rows(db, [ev("a", f"2026-01-01T00:00:{j:02d}Z") for j in range(30)]
+                          + [ev(user, "2026-01-01T00:00:00Z") for user in ("b", "c", "d")])
+        assert user_ranges(db, 2) == [(None, None)]
+        assert user_ranges(db, 12) == [(None, "b"), ("b", None)]
+        assert user_ranges(db, 33) == [(None, "b"), ("b", "c"), ("c", "d"), ("d", None)]
 
 
 def test_user_ranges_of_an_empty_log_is_one_open_range() -> None:
-    assert user_ranges(Store.open(":memory:"), 4) == [(None, None)]
+    with Store.open(":memory:") as db:
+        assert user_ranges(db, 4) == [(None, None)]
 
 
 def test_load_timeline_is_one_users_slice(store: Store) -> None:
@@ -141,19 +143,22 @@ def test_fingerprint_changes_with_events_and_users_and_only_then(store: Store) -
     assert log_fingerprint(store) != after_event
 
 
+@pytest.mark.slow
 def test_fingerprint_of_a_log_whose_times_add_up_past_64_bits() -> None:
     # 1.4 million events in 2191: their times in ms add up to more than 2**63, which SQLite's sum() refuses
     # ("integer overflow"); a 10M-event log of today's times overflowed the same way.
-    db = Store.open(":memory:")
-    db.conn.execute(
-        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1400000) "
-        "INSERT INTO events (id, user_id, time, event) SELECT 'e' || i, 'u', 7000000000000, 'purchase' FROM n"
-    )
-    assert log_fingerprint(db).startswith("events=1400000/1400000/")
+    with Store.open(":memory:") as db:
+        db.conn.execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1400000) "
+            "INSERT INTO events (seq, id, user_id, time, event) SELECT i, 'e' || i, 'u', 7000000000000, 'purchase' "
+            "FROM n"
+        )
+        assert log_fingerprint(db).startswith("events=1400000/1400000/")
 
 
 def test_last_event_time_and_count_events(store: Store) -> None:
     assert last_event_time(store) == T("2026-01-05T00:00:00Z")
     assert count_events(store, None) == 6
     assert count_events(store, T("2026-01-01T00:00:00Z")) == 3
-    assert last_event_time(Store.open(":memory:")) is None
+    with Store.open(":memory:") as empty:
+        assert last_event_time(empty) is None

@@ -118,6 +118,7 @@ def test_missing_file_in_json_mode_is_a_json_error_without_a_position(tmp_path: 
     }]}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("make", "message"),
     [
@@ -155,8 +156,8 @@ def add_events(db: Path, rows: list[tuple[str, str, str, str | None, str | None]
     """(user_id, time, event, campaign, button_id) rows, straight into the events table."""
     with Store.open(db) as store, store.atomic() as conn:
         conn.executemany(
-            "INSERT INTO events (id, user_id, time, event, campaign, button_id) VALUES (?, ?, ?, ?, ?, ?)",
-            [(f"e{i}", user, parse_time(time), event, campaign, button)
+            "INSERT INTO events (seq, id, user_id, time, event, campaign, button_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(i, f"e{i}", user, parse_time(time), event, campaign, button)
              for i, (user, time, event, campaign, button) in enumerate(rows)],
         )
 

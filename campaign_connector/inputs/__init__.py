@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, TextIO
 from campaign_connector.errors import InputError
 
 #: ``--format`` values (SPEC §5). ``auto`` picks by extension.
-FORMATS: tuple[str, ...] = ("auto", "csv", "jsonl", "currents")
+FORMATS: tuple[str, ...] = ("auto", "csv", "jsonl", "parquet", "currents")
 
 #: Extensions (after an optional ``.gz``) → reader kind.
 EXTENSIONS: dict[str, str] = {
@@ -27,6 +27,7 @@ EXTENSIONS: dict[str, str] = {
     ".ndjson": "jsonl",
     ".json": "jsonl",
     ".avro": "avro",
+    ".parquet": "parquet",
 }
 
 
@@ -97,7 +98,7 @@ def reader_kind(path: Path, format: str = "auto") -> str:
             raise InputError(f"{path}: Braze Currents exports are Avro (.avro) or JSON lines, not CSV "
                              "(import a CSV event log without --format currents)")
         return "avro" if by_extension == "avro" else "currents-json"
-    if format in ("csv", "jsonl"):
+    if format in ("csv", "jsonl", "parquet"):
         return format
     if format != "auto":
         raise InputError(f"--format {format}: unknown format (use one of {', '.join(FORMATS)})")
@@ -126,10 +127,13 @@ def check_file(path: Path) -> None:
 
 
 class Opened:
-    """A file opened for reading, decompressed when it ends in ``.gz``; knows how far it has been read."""
+    """A file opened for reading, decompressed when it ends in ``.gz``; knows how far it has been read.
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    ``name`` is how messages show the file (a URL, ``<stdin>``) when ``path`` is a local copy of it."""
+
+    def __init__(self, path: Path, name: str | None = None) -> None:
+        self.path: Path | str = name if name is not None else path
+        self.local = path
         self.raw: BinaryIO = path.open("rb")
         self.size = path.stat().st_size
         self.binary: BinaryIO = self.raw
@@ -161,12 +165,12 @@ class Opened:
     def failure(self, error: BaseException, line: int | None = None) -> InputError:
         """A one-line ``InputError`` for an error met while reading."""
         if isinstance(error, NulByteError):
-            return self.nul_byte(first_line_with(self.path, b"\x00"))
+            return self.nul_byte(first_line_with(self.local, b"\x00"))
         if isinstance(error, LineTooLongError):
             return InputError(f"{self.path}:{error.line}: line longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB "
                               "(is this an event log? split huge values, or keep properties small)")
         if isinstance(error, UnicodeDecodeError):
-            where = bad_utf8_line(self.path)
+            where = bad_utf8_line(self.local)
             byte = error.object[error.start:error.start + 1].hex() if error.object else "??"
             at = f":{where}" if where else ""
             return InputError(f"{self.path}{at}: not UTF-8 text (byte 0x{byte}); save the file as UTF-8")

@@ -17,9 +17,9 @@ class CsvFile:
     """An open CSV file whose header has been read. Iterate ``reader`` for rows; ``reader.line_num`` is the
     number of the last physical line read (a quoted field may span lines)."""
 
-    def __init__(self, path: Path) -> None:
-        self.opened = Opened(path)
-        self.path = path
+    def __init__(self, path: Path, name: str | None = None) -> None:
+        self.opened = Opened(path, name)
+        self.path = self.opened.path
         self.reader = csv.reader(self.opened.text())
         try:
             header = next(self.reader)

@@ -12,10 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from campaign_connector.model import Decision
+from campaign_connector.model import Decision, StoredDecision
 from campaign_connector.scenarios.format import TIME_FIELDS, Expectation
 from campaign_connector.scenarios.timespec import show_time
-from campaign_connector.store.results import StoredDecision
 
 AnyDecision = Decision | StoredDecision
 """A decision from the engine, or as stored under a run (the same fields, plus ``seq``)."""

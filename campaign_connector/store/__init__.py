@@ -163,5 +163,9 @@ class Store:
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: object) -> None:
+        """Close; an SQLite failure the store did not foresee (damage found mid-read) leaves the block as a
+        one-line ``StoreError`` naming this file."""
         self.close()
+        if isinstance(error, sqlite3.Error):
+            raise describe_sqlite_error(self.path, error) from None

@@ -3,54 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from campaign_connector.model import Health
 from campaign_connector.store import Store, describe_sqlite_error
 from campaign_connector.store.schema import READABLE_VIEWS, SCHEMA_VERSION
-
-
-@dataclass(frozen=True, slots=True)
-class Health:
-    """What ``doctor`` reports."""
-
-    path: str
-    """The database file."""
-    size_bytes: int
-    """File size on disk."""
-    schema_version: int
-    """The database's schema version (``PRAGMA user_version``)."""
-    current_version: int
-    """The schema version this campaign-connector writes."""
-    integrity: list[str]
-    """``PRAGMA quick_check`` lines; ``["ok"]`` when healthy."""
-    events: int
-    """Stored events."""
-    users: int
-    """Distinct users with events."""
-    profiles: int
-    """Rows of the users file."""
-    imports: int
-    """Recorded imports."""
-    runs: int
-    """Complete runs."""
-    stale_runs: int
-    """Runs left ``running`` by an interrupted replay (cleared by the next replay)."""
-    first_event: int | None
-    """ms of the earliest event."""
-    last_event: int | None
-    """ms of the latest event."""
-    tables: dict[str, int] = field(default_factory=dict)
-    """Table → rows, every table of the database (read by sqlite-utils' introspection)."""
-    views: list[str] = field(default_factory=list)
-    """The database's views (the readable ones: ``schema.READABLE_VIEWS``)."""
-    missing_views: list[str] = field(default_factory=list)
-    """Readable views this version creates that the database lacks (re-create them with ``Store.open``)."""
-
-    @property
-    def ok(self) -> bool:
-        """Healthy: intact, and at this tool's schema version."""
-        return self.integrity == ["ok"] and self.schema_version == self.current_version
 
 
 def check(store: Store) -> Health:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from contextlib import suppress
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any
 
+from campaign_connector.model import DecisionFilter, StoredDecision, UserConversion
 from campaign_connector.store import Store
 
 #: Rows fetched from SQLite per round trip while streaming.
@@ -23,27 +23,6 @@ _DECISION_COLUMNS = (
 )
 
 
-class StoredDecision(NamedTuple):
-    """A decision as stored under a run: its processing order ``seq``, then ``model.Decision``'s fields in
-    their order (documented there; ``tests/test_sends.py`` checks the two stay alike). The fields are spelled
-    out, not derived from ``Decision._fields``, so that type checkers and readers see each one's type."""
-
-    seq: int
-    user_id: str
-    campaign: str
-    status: str
-    reason: str | None
-    detail: str | None
-    trigger: str
-    source_campaign: str | None
-    trigger_event_id: str
-    triggered_at: int
-    due_at: int | None
-    sent_at: int | None
-    variant: str | None
-    channels: tuple[str, ...]
-
-
 def _split_channels(text: str | None) -> tuple[str, ...]:
     return tuple(text.split(";")) if text else ()
 
@@ -52,39 +31,22 @@ def _decision(row: tuple[Any, ...]) -> StoredDecision:
     return StoredDecision._make((*row[:13], _split_channels(row[13])))
 
 
-@dataclass(frozen=True, slots=True)
-class DecisionFilter:
-    """Which decisions of a run to read (``sends`` options). ``None`` = no condition."""
-
-    user: str | None = None
-    """Only this user."""
-    campaign: str | None = None
-    """Only this campaign."""
-    status: str | None = None
-    """Only this status."""
-    reason: str | None = None
-    """Only this reason."""
-    since: int | None = None
-    """Triggered at or after (ms)."""
-    before: int | None = None
-    """Triggered before (ms)."""
-
-    def where(self, run_id: int) -> tuple[str, list[Any]]:
-        """The SQL condition and its parameters."""
-        clauses = ["run_id = ?"]
-        params: list[Any] = [run_id]
-        for column, value in (("user_id", self.user), ("campaign", self.campaign), ("status", self.status),
-                              ("reason", self.reason)):
-            if value is not None:
-                clauses.append(f"{column} = ?")
-                params.append(value)
-        if self.since is not None:
-            clauses.append("triggered_at >= ?")
-            params.append(self.since)
-        if self.before is not None:
-            clauses.append("triggered_at < ?")
-            params.append(self.before)
-        return " AND ".join(clauses), params
+def _where(filt: DecisionFilter, run_id: int) -> tuple[str, list[Any]]:
+    """The SQL condition of a filter, and its parameters."""
+    clauses = ["run_id = ?"]
+    params: list[Any] = [run_id]
+    for column, value in (("user_id", filt.user), ("campaign", filt.campaign), ("status", filt.status),
+                          ("reason", filt.reason)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if filt.since is not None:
+        clauses.append("triggered_at >= ?")
+        params.append(filt.since)
+    if filt.before is not None:
+        clauses.append("triggered_at < ?")
+        params.append(filt.before)
+    return " AND ".join(clauses), params
 
 
 def _stream(store: Store, sql: str, params: list[Any] | tuple[Any, ...]) -> Iterator[tuple[Any, ...]]:
@@ -99,7 +61,7 @@ def _stream(store: Store, sql: str, params: list[Any] | tuple[Any, ...]) -> Iter
 
 def iter_decisions(store: Store, run_id: int, filt: DecisionFilter | None = None) -> Iterator[StoredDecision]:
     """A run's decisions in SPEC §4.1 order (user_id, then triggered_at, then processing order), streamed."""
-    where, params = (filt or DecisionFilter()).where(run_id)
+    where, params = _where(filt or DecisionFilter(), run_id)
     sql = f"SELECT {_DECISION_COLUMNS} FROM decisions WHERE {where} ORDER BY user_id, triggered_at, seq"
     for row in _stream(store, sql, params):
         yield _decision(row)
@@ -107,7 +69,7 @@ def iter_decisions(store: Store, run_id: int, filt: DecisionFilter | None = None
 
 def count_decisions(store: Store, run_id: int, filt: DecisionFilter | None = None) -> int:
     """How many decisions ``iter_decisions`` would give."""
-    where, params = (filt or DecisionFilter()).where(run_id)
+    where, params = _where(filt or DecisionFilter(), run_id)
     return int(store.conn.execute(f"SELECT count(*) FROM decisions WHERE {where}", params).fetchone()[0])
 
 
@@ -173,23 +135,6 @@ def daily_sent(store: Store, run_id: int) -> list[tuple[int, str, int]]:
         "WHERE run_id = ? AND status = 'sent' AND sent_at IS NOT NULL GROUP BY day, campaign ORDER BY day, campaign",
         (run_id,),
     ).fetchall()
-
-
-class UserConversion(NamedTuple):
-    """A conversion counted for a user."""
-
-    campaign: str
-    """The campaign converted on."""
-    conversion_index: int
-    """0 = primary."""
-    time: int
-    """ms of the converting event."""
-    event_id: str
-    """The converting event."""
-    decision_seq: int
-    """The converted decision's ``seq``."""
-    control: bool
-    """Whether that decision was a control enrollment."""
 
 
 def user_conversions(store: Store, run_id: int, user_id: str) -> list[UserConversion]:

@@ -18,74 +18,18 @@ import os
 import socket
 import sqlite3
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from campaign_connector.errors import InputError, StoreError
-from campaign_connector.model import Conversion, Decision
+from campaign_connector.errors import StoreError
+from campaign_connector.model import Conversion, Decision, RunInfo
 from campaign_connector.names import known_names
 from campaign_connector.store import Store, describe_sqlite_error
-
-
-@dataclass(frozen=True, slots=True)
-class RunInfo:
-    """A stored run's header."""
-
-    id: int
-    """Row id."""
-    name: str
-    """``--name`` or ``run-N``."""
-    status: str
-    """``running`` or ``complete``."""
-    created_at: str
-    """ISO-8601 UTC."""
-    config_path: str
-    """The config file as given."""
-    config_text: str
-    """The config file's text at replay time."""
-    config_hash: str
-    """sha256 of the config text."""
-    log_fingerprint: str
-    """Fingerprint of the event log the run read."""
-    engine_version: str
-    """``campaign_connector.ENGINE_VERSION`` at replay time."""
-    options: dict[str, Any]
-    """Replay options (until, workers ...)."""
-    counts: dict[str, Any]
-    """Counts by status, reason, campaign."""
-    until: int | None
-    """Horizon, ms."""
-    events: int
-    """Events read."""
-    users: int
-    """Users replayed."""
-    seconds: float | None = None
-    """How long the replay took (None for runs stored before it was recorded)."""
-
-    @property
-    def config_name(self) -> str:
-        """The config file's name, without its folder."""
-        return Path(self.config_path).name
-
 
 _COLUMNS = (
     "id, name, status, created_at, config_path, config_text, config_hash, log_fingerprint, engine_version, "
     "options, counts, until, events, users, seconds"
 )
-
-#: The longest run name.
-MAX_RUN_NAME = 200
-
-
-def check_run_name(name: str) -> str:
-    """``name`` if it can name a run, else an ``InputError``: up to ``MAX_RUN_NAME`` printable characters, not
-    blank, and not only digits (a reference of digits is read as a run id)."""
-    if not name.strip() or name.isdigit() or not name.isprintable() or len(name) > MAX_RUN_NAME:
-        raise InputError(f"run name {name!r} cannot name a run (use up to {MAX_RUN_NAME} printable characters, "
-                         "not only digits, which are read as a run id)")
-    return name
-
 
 def _provisional_name(name: str) -> str:
     """The name a run replacing ``name`` has while it is written: not printable, so no user name clashes."""
@@ -132,6 +76,27 @@ def _clear_stale_runs(conn: sqlite3.Connection) -> None:
     _delete_runs(conn, [run_id for run_id, owner in running if _writer_is_gone(owner)])
 
 
+#: The longest run name, in characters.
+MAX_RUN_NAME = 200
+
+
+def run_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot name a run given on the command line, or None when it can: a name is printable, not
+    blank, at most ``MAX_RUN_NAME`` characters, and not only digits (``find_run`` reads digits as a run id)."""
+    if not name.strip() or name.isdigit() or not name.isprintable() or len(name) > MAX_RUN_NAME:
+        return (f"{name!r} cannot name a run (use up to {MAX_RUN_NAME} printable characters, not only digits, "
+                "which --run reads as a run id)")
+    return None
+
+
+def next_run_name(conn: sqlite3.Connection) -> str:
+    """``run-N``: N one more than the stored runs, raised past any name already taken."""
+    number = conn.execute("SELECT count(*) FROM runs").fetchone()[0] + 1
+    while conn.execute("SELECT 1 FROM runs WHERE name = ?", (f"run-{number}",)).fetchone():
+        number += 1
+    return f"run-{number}"
+
+
 def create_run(
     store: Store,
     *,
@@ -149,16 +114,12 @@ def create_run(
     """Insert a ``running`` run owned by this process (named ``run-N`` when ``name`` is None), after deleting the
     running runs of writers that are gone. A taken name is a ``StoreError`` unless ``replace``: then the new run
     is written under a provisional name, and ``complete_run`` swaps it for the old one in one transaction (an
-    interrupted replay leaves the old run as it was)."""
-    if name is not None:
-        check_run_name(name)
+    interrupted replay leaves the old run as it was). Any name is stored as given: the CLI refuses the names
+    ``run_name_problem`` names, the Python API leaves that to its caller."""
     with store.atomic() as conn:
         _clear_stale_runs(conn)
         if name is None:
-            number = conn.execute("SELECT count(*) FROM runs").fetchone()[0] + 1
-            while conn.execute("SELECT 1 FROM runs WHERE name = ?", (f"run-{number}",)).fetchone():
-                number += 1
-            name = f"run-{number}"
+            name = next_run_name(conn)
         else:
             taken = conn.execute("SELECT status FROM runs WHERE name = ?", (name,)).fetchone()
             if taken and taken[0] == "running":
@@ -221,7 +182,7 @@ def complete_run(store: Store, run_id: int, *, counts: dict[str, Any], events: i
     replaces is deleted with its decisions."""
     conn = store.conn
     (name,) = conn.execute("SELECT name FROM runs WHERE id = ?", (run_id,)).fetchone()
-    if name.startswith("\x00replacing\x00"):
+    if name.startswith(_provisional_name("")):
         name = name.rsplit("\x00", 1)[1]
         old = [row[0] for row in conn.execute("SELECT id FROM runs WHERE name = ? AND id != ?", (name, run_id))]
         _delete_runs(conn, old)

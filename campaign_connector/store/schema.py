@@ -130,6 +130,39 @@ def _v2(conn: sqlite3.Connection) -> None:
     conn.execute("DROP INDEX IF EXISTS decisions_campaign")
 
 
+def _v3(conn: sqlite3.Connection) -> None:
+    """Events keyed by ``(user_id, time, seq)`` in a ``WITHOUT ROWID`` table: a replay walks each user's events
+    where they lie instead of looking every row up from the user index (the read was ~2.3x faster), and the
+    key keeps that order after every later import. The rows are copied in key order; seq and ids unchanged."""
+    _run(
+        conn,
+        """
+        CREATE TABLE events_v3 (
+            seq INTEGER NOT NULL,
+            id TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            time INTEGER NOT NULL,
+            event TEXT NOT NULL,
+            campaign TEXT,
+            link_alias TEXT,
+            button_id TEXT,
+            page TEXT,
+            machine_open INTEGER NOT NULL DEFAULT 0,
+            conversion_index INTEGER,
+            timezone TEXT,
+            properties TEXT,
+            import_id INTEGER,
+            PRIMARY KEY (user_id, time, seq)
+        ) WITHOUT ROWID;
+        INSERT INTO events_v3 SELECT seq, id, user_id, time, event, campaign, link_alias, button_id, page,
+            machine_open, conversion_index, timezone, properties, import_id FROM events ORDER BY user_id, time, seq;
+        DROP TABLE events;
+        ALTER TABLE events_v3 RENAME TO events;
+        CREATE UNIQUE INDEX events_id ON events (id);
+        """
+    )
+
+
 def iso_sql(column: str) -> str:
     """SQL for a millisecond column as ISO-8601 UTC with ``Z``, milliseconds only when not zero (as the
     tool prints times); NULL stays NULL."""
@@ -160,7 +193,7 @@ READABLE_VIEWS: dict[str, str] = {
 }
 
 
-def _v3(conn: sqlite3.Connection) -> None:
+def _v4(conn: sqlite3.Connection) -> None:
     """Runs record how long they took (``seconds``); readable views (``READABLE_VIEWS``) for people who open
     the database with sqlite-utils or Datasette, created by sqlite-utils (a one-off, never the hot path)."""
     import sqlite_utils
@@ -174,6 +207,6 @@ def _v3(conn: sqlite3.Connection) -> None:
 
 
 #: Migrations in order; migration i brings a database to version i + 1.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4)
 
 SCHEMA_VERSION = len(MIGRATIONS)
