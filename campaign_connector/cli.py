@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from typer.core import TyperGroup
@@ -42,6 +44,9 @@ class _Commands(TyperGroup):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             raise typer.Exit(0) from None
 
+
+if TYPE_CHECKING:
+    from campaign_connector.store import Store
 
 app = typer.Typer(
     cls=_Commands,
@@ -90,7 +95,7 @@ class ImportFormat(StrEnum):
 
 @app.command()
 def validate(
-    config: Path = typer.Argument(..., help="The campaign file (YAML)."),
+    config: Path = typer.Argument(..., help="The campaign file (YAML), or - for standard input."),
     db: str | None = typer.Option(
         None, "--db", help="Also check against this database's event log (only when given: validate never "
         "reads $CAMPAIGN_CONNECTOR_DB, so a CI job's environment cannot change its verdict)."
@@ -104,9 +109,9 @@ def validate(
     """
     from contextlib import nullcontext
 
+    from campaign_connector.config.validate import database_unusable, validate_file
     from campaign_connector.errors import ConfigError, StoreError
     from campaign_connector.store import Store
-    from campaign_connector.validate import database_unusable, validate_file
 
     try:
         store = Store.open(resolve_db_path(db), create=False) if db else None
@@ -116,7 +121,9 @@ def validate(
         format.to_format()(database_unusable(str(db), error, strict), sys.stdout)  # CI parsing stdout gets a report
         raise typer.Exit(EXIT_ERROR) from None
     with store or nullcontext():
-        outcome = validate_file(config, store=store, db_name=str(resolve_db_path(db)) if db else "", strict=strict)
+        text = sys.stdin.read() if str(config) == "-" else None
+        outcome = validate_file(Path("<stdin>") if text is not None else config, store=store,
+                                db_name=str(resolve_db_path(db)) if db else "", strict=strict, text=text)
     file_level = [p for p in outcome.problems if p.line is None]
     if format is ValidateFormat.text and file_level:
         raise ConfigError(file_level[0].format())
@@ -125,15 +132,41 @@ def validate(
     raise typer.Exit(outcome.exit_code)
 
 
+@contextmanager
+def _import_store(option: str | None) -> Iterator[Store]:
+    """The database an import writes; when the import fails and the file did not exist before, it is removed,
+    so a failed first import leaves no empty database behind."""
+    from campaign_connector.store import Store
+
+    path = resolve_db_path(option)
+    fresh = str(path) != ":memory:" and not path.exists()
+    try:
+        with Store.open(path) as store:
+            yield store
+    except BaseException:
+        if fresh:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with suppress(OSError):
+                    Path(f"{path}{suffix}").unlink()
+        raise
+
+
 @app.command("import")
 def import_(
-    files: list[Path] = typer.Argument(..., help="Event logs: .csv, .jsonl (.gz too), Currents .avro/.json."),
+    files: list[str] = typer.Argument(
+        ..., help="Event logs: files (.csv, .jsonl, Currents .avro/.json; .gz too), folders (walked), s3:// gs:// "
+        "az:// URLs, or - for standard input."),
     format: ImportFormat = typer.Option(ImportFormat.auto, "--format", help="Input format (default: by extension)."),
     skip_invalid: bool = typer.Option(
         False, "--skip-invalid", help="Store good rows; write bad rows to a rejects file."
     ),
     rejects: Path | None = typer.Option(None, "--rejects", help="Rejects file (default <input>.rejects.jsonl)."),
     user_key: str = typer.Option("user_id", "--user-key", help="Currents: user_id or external_user_id."),
+    event_type: str | None = typer.Option(
+        None, "--event-type", help="Currents: the event type of JSON rows that name none and whose path has no "
+        "event_type= folder (e.g. users.messages.email.Open)."),
+    max_rejects: int | None = typer.Option(
+        None, "--max-rejects", min=0, help="With --skip-invalid: more bad rows than this store nothing and exit 1."),
     db: str | None = DbOption,
 ) -> None:
     """Import interaction events into the database (all-or-nothing; re-importing stores nothing twice).
@@ -141,18 +174,19 @@ def import_(
     Example: campaign-connector import events.csv.gz
     """
     from campaign_connector.importer import import_event_files, summary_lines
-    from campaign_connector.render.console import ImportProgress
-    from campaign_connector.store import Store
+    from campaign_connector.render.progress import ImportProgress
 
-    with Store.open(resolve_db_path(db)) as store, ImportProgress() as bar:
+    with _import_store(db) as store, ImportProgress() as bar:
         summary = import_event_files(store, files, format=format.value, skip_invalid=skip_invalid, rejects=rejects,
-                                     user_key=user_key, progress=bar if bar.active else None)
+                                     user_key=user_key, progress=bar if bar.active else None,
+                                     event_type=event_type, max_rejects=max_rejects)
     say_lines(summary_lines(summary))
 
 
 @app.command("import-users")
 def import_users(
-    file: Path = typer.Argument(..., help="Users file: CSV or JSONL with user_id, timezone, attributes."),
+    file: str = typer.Argument(
+        ..., help="Users file: CSV or JSONL with user_id, timezone, attributes (a URL, or - for standard input)."),
     format: ImportFormat = typer.Option(ImportFormat.auto, "--format", help="csv or jsonl (default: by extension)."),
     db: str | None = DbOption,
 ) -> None:
@@ -161,9 +195,8 @@ def import_users(
     Example: campaign-connector import-users users.csv
     """
     from campaign_connector.importer import import_user_files, summary_lines
-    from campaign_connector.store import Store
 
-    with Store.open(resolve_db_path(db)) as store:
+    with _import_store(db) as store:
         summary = import_user_files(store, file, format=format.value)
     say_lines(summary_lines(summary))
 
@@ -185,8 +218,8 @@ def replay(
     from campaign_connector.config import InvalidConfig, check_config
     from campaign_connector.errors import InputError
     from campaign_connector.render.commands import print_replay_summary
-    from campaign_connector.render.console import ReplayProgress
-    from campaign_connector.replay import run_replay
+    from campaign_connector.render.progress import ReplayProgress
+    from campaign_connector.replay import replay_warnings, run_replay
     from campaign_connector.store import Store
     from campaign_connector.store.runs import run_name_problem
     from campaign_connector.timeutil import TimeParseError, parse_time
@@ -211,6 +244,8 @@ def replay(
     with Store.open(path) as store, ReplayProgress() as bar:  # created on demand: an empty log is a run too
         run = run_replay(store, loaded, until=horizon, name=name, workers=workers, db_path=path,
                          progress=bar if bar.active else None, replace=replace)
+        ignored = replay_warnings(store, loaded)
+    say_lines(f"Warning: {line}" for line in ignored)
     print_replay_summary(run, [c.id for c in loaded.campaigns])
     print(run.name)
 
@@ -232,8 +267,8 @@ def report(
     Example: campaign-connector report --html report.html
     """
     from campaign_connector.inspection import build_report
+    from campaign_connector.outputs import atomic_output
     from campaign_connector.render.html import report_html
-    from campaign_connector.render.output import atomic_output
     from campaign_connector.store import Store
     from campaign_connector.store.runs import find_run
 
@@ -284,8 +319,8 @@ def sends(
     from itertools import islice
 
     from campaign_connector.inspection import check_campaign, sends_filter
+    from campaign_connector.outputs import atomic_output
     from campaign_connector.render.commands import print_sends_footer
-    from campaign_connector.render.output import atomic_output
     from campaign_connector.store import Store
     from campaign_connector.store.results import count_decisions, iter_decisions
     from campaign_connector.store.runs import find_run
@@ -365,7 +400,7 @@ def diff(
     Example: campaign-connector diff baseline what-if
     """
     from campaign_connector.inspection import build_diff, check_campaign, iter_send_changes
-    from campaign_connector.render.output import atomic_output
+    from campaign_connector.outputs import atomic_output
     from campaign_connector.store import Store
     from campaign_connector.store.runs import find_run
 
@@ -452,7 +487,7 @@ def generate(
     """
     from campaign_connector.config import load_config
     from campaign_connector.generate import example_config_path, generate_log, parse_start
-    from campaign_connector.render.console import DaysProgress
+    from campaign_connector.render.progress import DaysProgress
 
     workspace = load_config(config or example_config_path())
     with DaysProgress(days) as progress:
@@ -467,7 +502,7 @@ def schema() -> None:
 
     Example: campaign-connector schema > campaigns.schema.json
     """
-    from campaign_connector.jsonschema import schema_json
+    from campaign_connector.config.schema import schema_json
 
     print(schema_json())
 
@@ -482,7 +517,7 @@ def test_(
 
     Example: campaign-connector test scenarios/ --format junit -o scenarios.xml
     """
-    from campaign_connector.render.output import atomic_output
+    from campaign_connector.outputs import atomic_output
     from campaign_connector.scenarios import run_paths
 
     report = run_paths(paths)

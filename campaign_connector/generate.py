@@ -659,7 +659,7 @@ class _AtomicText:
         self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         _, self.gz = _format(path)
         try:
-            self.raw: IO[bytes] = open(self.tmp, "wb")  # closed in __exit__
+            self.raw: IO[bytes] = open(self.tmp, "wb")  # noqa: SIM115 (closed in __exit__)
         except OSError as error:
             raise InputError(f"{path}: cannot write ({error.strerror})") from None
         sink = cast(IO[bytes], gzip.GzipFile(filename="", mode="wb", fileobj=self.raw, mtime=0, compresslevel=6)) \

@@ -33,7 +33,7 @@ from campaign_connector.model import (
 from campaign_connector.names import check_name
 from campaign_connector.stats import Lift, SampleRatio
 from campaign_connector.store import Store, results
-from campaign_connector.store.events import load_timeline, log_fingerprint
+from campaign_connector.store.events import count_bot_clicks, load_timeline, log_fingerprint
 from campaign_connector.timeutil import TimeParseError, format_clock, format_duration, format_time, parse_time
 from campaign_connector.vocabulary import (
     DELIVERY_EVENTS,
@@ -207,6 +207,8 @@ class RunReport:
     """All campaigns together (campaign ``*``); its conversions only of campaigns with conversion events."""
     daily_sent: list[tuple[int, dict[str, int]]]
     """(UTC day start ms, campaign → sends) for days with sends, in day order."""
+    bot_clicks: int = 0
+    """Logged suspected bot clicks up to the run's horizon: read by the run, and ignored (SPEC §3.2)."""
 
 
 def build_report(store: Store, run: RunInfo) -> RunReport:
@@ -252,7 +254,8 @@ def build_report(store: Store, run: RunInfo) -> RunReport:
     days: dict[int, dict[str, int]] = {}
     for day, campaign, count in results.daily_sent(store, run.id):
         days.setdefault(day, {})[campaign] = count
-    return RunReport(run, campaigns, total, sorted(days.items()))
+    bots = count_bot_clicks(store, run.until) if run.until is not None else 0
+    return RunReport(run, campaigns, total, sorted(days.items()), bots)
 
 
 # --------------------------------------------------------------------------------------------------

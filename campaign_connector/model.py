@@ -389,6 +389,8 @@ class Event(NamedTuple):
     """Event properties (JSON object)."""
     synthetic: bool = False
     """Made by the replay (receipt, control enrollment, conversion), not logged."""
+    bot: bool = False
+    """A suspected bot click (Currents ``is_suspected_bot_click``): kept and shown, but inert in the replay."""
 
 
 @dataclass(frozen=True, slots=True)

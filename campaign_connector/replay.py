@@ -61,6 +61,7 @@ from campaign_connector.model import Config
 from campaign_connector.store import Store
 from campaign_connector.store.events import (
     count_events,
+    count_global_control_overrides,
     iter_timelines,
     last_event_time,
     log_fingerprint,
@@ -171,7 +172,7 @@ def run_replay(
         }
         with store.atomic():
             record_run_source(store, run.id, log_fingerprint=fingerprint, until=horizon, options=options)
-            changed = _apply_cross_user(store, run.id, config)
+            changed = _apply_cross_user(store, run.id, config, horizon)
             counts = _counts(store, run.id, config, parts, changed)
             complete_run(store, run.id, counts=counts, events=sum(p.events for p in parts),
                          users=sum(p.users for p in parts), seconds=round(time.monotonic() - started, 3))
@@ -337,15 +338,30 @@ def _replay_in_workers(
 # After the per-user pass
 
 
-def _apply_cross_user(store: Store, run_id: int, config: Config) -> set[str]:
-    """Apply ``max_recipients`` and ``rate_limit``; return the campaigns whose decisions they changed."""
+def replay_warnings(store: Store, config: Config) -> list[str]:
+    """What a replay of ``config`` over the stored users ignores, as one line each: users-file
+    ``global_control_group: true`` without a workspace global control group (SPEC §4.1 edges)."""
+    if config.workspace.global_control_group is not None:
+        return []
+    marked = count_global_control_overrides(store)
+    if not marked:
+        return []
+    users = "user is" if marked == 1 else "users are"
+    return [f"{marked:,} {users} marked global_control_group: true in the users file, but the workspace has no "
+            "global_control_group: ignored (add workspace.global_control_group to use it)"]
+
+
+def _apply_cross_user(store: Store, run_id: int, config: Config, until: int | None) -> set[str]:
+    """Apply ``max_recipients`` and ``rate_limit`` (sends it moves past ``until`` stay pending); return the
+    campaigns whose decisions they changed."""
     changed = set()
     for campaign in config.campaigns:
         if campaign.max_recipients is not None and apply_send_changes(store, run_id, apply_max_recipients(
                 (Send(*row) for row in iter_sends(store, run_id, campaign.id)), campaign.max_recipients)):
             changed.add(campaign.id)
         if campaign.rate_limit_per_minute is not None and apply_send_changes(store, run_id, apply_rate_limit(
-                (Send(*row) for row in iter_sends(store, run_id, campaign.id)), campaign.rate_limit_per_minute)):
+                (Send(*row) for row in iter_sends(store, run_id, campaign.id)), campaign.rate_limit_per_minute,
+                until)):
             changed.add(campaign.id)
     return changed
 

@@ -420,12 +420,10 @@ def write_runs_csv(runs: list[RunInfo], out: TextIO) -> None:
 
 def runs_table(runs: list[RunInfo]) -> FoldingTable:
     """The stored runs for the terminal: config file and hash, horizon, counts, the time the replay took."""
-    rows = []
-    for record in runs_records(runs):
-        rows.append([record["name"], str(record["id"]), record["created_at"], record["config_file"],
-                     record["config_hash"][:12], record["until"] or "-", _int(record["events"]),
-                     _int(record["users"]), _int(record["decisions"]), _int(record["sent"]),
-                     "-" if record["seconds"] is None else f"{record['seconds']:.1f} s"])
+    rows = [[record["name"], str(record["id"]), record["created_at"], record["config_file"],
+             record["config_hash"][:12], record["until"] or "-", _int(record["events"]), _int(record["users"]),
+             _int(record["decisions"]), _int(record["sent"]),
+             "-" if record["seconds"] is None else f"{record['seconds']:.1f} s"] for record in runs_records(runs)]
     return FoldingTable("Runs", ["name", "id", "created", "config", "sha256", "until", "events", "users",
                                  "decisions", "sent", "took"], rows, right={1, 6, 7, 8, 9, 10})
 
@@ -438,6 +436,7 @@ def report_json(rep: RunReport) -> str:
         "total": {k: v for k, v in summary_record(rep.total).items() if k != "campaign"},
         "daily_sent": [{"date": _day(day), "sent": sum(counts.values()), "campaigns": counts}
                        for day, counts in rep.daily_sent],
+        "bot_clicks": rep.bot_clicks,
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
@@ -525,6 +524,9 @@ def report_renderables(rep: RunReport) -> list[RenderableType]:
     out: list[RenderableType] = [table]
     if not rep.total.triggered:
         out.append(Text("This run has no decisions."))
+    if rep.bot_clicks:
+        out.append(Text(f"{rep.bot_clicks:,} suspected bot clicks in the log were ignored: they trigger, cancel and "
+                        "convert nothing."))
     if any(s.converted_sent is None for s in rep.campaigns) and rep.campaigns:
         out.append(Text("conv.: sends (control enrollments) followed by the primary conversion event; – a campaign "
                         "without conversion events (the total counts only campaigns with them)", style="dim"))

@@ -50,8 +50,8 @@ def _run(store: Store, sent: int, control: int, converted_sent: int, converted_c
         if i < converted_control:
             conversions.append((len(decisions), Conversion(f"c{i:03}", "promo", 0, t("2026-01-06T09:00:00Z"),
                                                            f"p-c{i}", 0, True)))
-    for i in range(capped):
-        decisions.append(decision(f"f{i:03}", "promo", "suppressed", at, reason="frequency_cap", channels=("push",)))
+    decisions += [decision(f"f{i:03}", "promo", "suppressed", at, reason="frequency_cap", channels=("push",))
+                  for i in range(capped)]
     for i in range(thanks):
         decisions.append(decision(f"t{i:03}", "thanks", "sent", at, due=at, sent=at))
         conversions.append((len(decisions), Conversion(f"t{i:03}", "thanks", 0, t("2026-01-06T09:00:00Z"),

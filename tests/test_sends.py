@@ -14,7 +14,7 @@ from reportkit import base_db, decision, invoke, store_run, text
 
 from campaign_connector.errors import InputError
 from campaign_connector.model import Decision, StoredDecision
-from campaign_connector.render.output import atomic_output
+from campaign_connector.outputs import atomic_output
 from campaign_connector.report import offset
 from campaign_connector.store import Store
 from campaign_connector.store.results import iter_decisions

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 from campaign_connector.errors import InputError
-from campaign_connector.render.output import format_by_suffix
+from campaign_connector.outputs import format_by_suffix
 
 if TYPE_CHECKING:
     from campaign_connector.render.writers import (

@@ -30,8 +30,8 @@ from campaign_connector.render.formats import (
 )
 
 if TYPE_CHECKING:  # the scenario runner and the validator load only for the commands that use them
+    from campaign_connector.config.validate import Outcome
     from campaign_connector.scenarios import Report
-    from campaign_connector.validate import Outcome
 
 #: Writes a validation outcome.
 ValidateWriter = Callable[["Outcome", TextIO], None]

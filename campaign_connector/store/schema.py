@@ -163,6 +163,20 @@ def _v3(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v4(conn: sqlite3.Connection) -> None:
+    """Currents exports as they land (SPEC §3.2): ``events.bot`` flags suspected bot clicks (stored, shown, inert
+    in the replay); the import ledger records records without a user skipped (a JSON object by event type) and
+    non-event files skipped in folders."""
+    _run(
+        conn,
+        """
+        ALTER TABLE events ADD COLUMN bot INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE imports ADD COLUMN no_user TEXT NOT NULL DEFAULT '{}';
+        ALTER TABLE imports ADD COLUMN skipped_files INTEGER NOT NULL DEFAULT 0;
+        """,
+    )
+
+
 def iso_sql(column: str) -> str:
     """SQL for a millisecond column as ISO-8601 UTC with ``Z``, milliseconds only when not zero (as the
     tool prints times); NULL stays NULL."""
@@ -193,7 +207,7 @@ READABLE_VIEWS: dict[str, str] = {
 }
 
 
-def _v4(conn: sqlite3.Connection) -> None:
+def _v5(conn: sqlite3.Connection) -> None:
     """Runs record how long they took (``seconds``); readable views (``READABLE_VIEWS``) for people who open
     the database with sqlite-utils or Datasette, created by sqlite-utils (a one-off, never the hot path)."""
     import sqlite_utils
@@ -207,6 +221,6 @@ def _v4(conn: sqlite3.Connection) -> None:
 
 
 #: Migrations in order; migration i brings a database to version i + 1.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5)
 
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,6 +1,7 @@
-"""Files the commands write: ``atomic_output``, and the suffix → format table ``-o`` reads.
+"""Files the tool writes: ``atomic_output``, and the suffix → format table ``-o`` reads.
 
-Every command that writes a file goes through ``atomic_output``: the text goes to a temporary file in the
+Every command that writes a file goes through ``atomic_output`` (the library's writers can too: this module
+imports neither rich nor the CLI): the text goes to a temporary file in the
 target's folder, is flushed to disk, and is renamed over the target only when complete — an error or an
 interrupt leaves the previous file (or none) and no temporary file. The new file gets the permissions any new
 file gets under the umask (``tempfile.mkstemp`` would give 0600).
@@ -9,7 +10,6 @@ file gets under the umask (``tempfile.mkstemp`` would give 0600).
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,7 +31,7 @@ def format_by_suffix(path: Path) -> str | None:
 def _create_temporary(path: Path) -> tuple[Path, int]:
     """A new, empty temporary file beside ``path`` (mode 0666 less the umask) and its descriptor."""
     while True:
-        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        temporary = path.with_name(f".{path.name}.{os.urandom(4).hex()}.tmp")
         try:
             return temporary, os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
