@@ -390,8 +390,18 @@ def test_the_import_summary_says_what_was_skipped_and_flagged(tmp_path: Path, mo
     assert lines[0].startswith("Imported 25 events from 21 files in ")
     assert lines[0].endswith(": 0 duplicates skipped, 0 rejected.")
     assert lines[1:4] == [
-        "1 files in the folders skipped: not event files (.avro, .json, .jsonl, .ndjson, .csv, optionally .gz), or "
+        "1 file in the folders skipped: not event files (.avro, .json, .jsonl, .ndjson, .csv, optionally .gz), or "
         "empty.",
         "2 records without a user skipped (agentconsole.AgentExecutionStep 1, users.messages.sms.InboundReceive 1).",
         "2 suspected bot clicks stored, flagged: they trigger, cancel and convert nothing.",
     ]
+
+
+def test_upper_case_currents_columns_read_like_lower_case(tmp_path: Path, store: Store) -> None:
+    """Warehouse copies of Currents (data sharing, unloads) spell the columns in upper case."""
+    row = {"ID": "up-1", "USER_ID": "braze-1", "EXTERNAL_USER_ID": "ext-1", "TIME": kit.TIME,
+           "EVENT_TYPE": "users.messages.email.Click", "CAMPAIGN_ID": "camp-news", "LINK_ALIAS": "cta"}
+    path = kit.write_json_lines(tmp_path / "upper.json", [row])
+    import_event_files(store, [path], format="currents")
+    assert events(store, "id, user_id, event, campaign, link_alias") == [
+        ("up-1", "braze-1", "click_email", "camp-news", "cta")]

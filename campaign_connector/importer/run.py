@@ -338,24 +338,29 @@ def import_event_rows(store: Store, rows: Iterable[dict[str, Any]], *, source: s
         staging.close()
 
 
+def _count(n: int, thing: str) -> str:
+    return f"{n:,} {thing}{'' if n == 1 else 's'}"
+
+
 def summary_lines(summary: ImportSummary) -> list[str]:
     """The import's summary as plain lines for stderr: totals, warnings, rejects files, counts per event."""
     files = summary.files[0] if len(summary.files) == 1 else f"{len(summary.files)} files"
     things = summary.kind if summary.stored != 1 else summary.kind[:-1]
     if summary.kind == "users":
-        return [f"Imported {summary.stored:,} {things} from {files} in {summary.seconds:.1f} s."]
+        return [f"Imported {summary.stored:,} {things} from {files} in {summary.seconds:.1f} s.",
+                *(f"Warning: {warning}" for warning in summary.warnings)]
     lines = [f"Imported {summary.stored:,} {things} from {files} in {summary.seconds:.1f} s: "
              f"{summary.duplicates:,} duplicates skipped, {summary.rejected:,} rejected."]
     if summary.skipped_files:
-        lines.append(f"{summary.skipped_files:,} files in the folders skipped: not event files "
+        lines.append(f"{_count(summary.skipped_files, 'file')} in the folders skipped: not event files "
                      "(.avro, .json, .jsonl, .ndjson, .csv, optionally .gz), or empty.")
     if summary.no_user:
         total = sum(summary.no_user.values())
         kinds = ", ".join(f"{kind} {count:,}" for kind, count in summary.no_user.items())
-        lines.append(f"{total:,} records without a user skipped ({kinds}).")
+        lines.append(f"{_count(total, 'record')} without a user skipped ({kinds}).")
     if summary.bot_clicks:
-        lines.append(f"{summary.bot_clicks:,} suspected bot clicks stored, flagged: they trigger, cancel and "
-                     "convert nothing.")
+        lines.append(f"{_count(summary.bot_clicks, 'suspected bot click')} stored, flagged: they trigger, cancel "
+                     "and convert nothing.")
     lines += [f"Warning: {warning}" for warning in summary.warnings]
     lines += [f"Bad rows written to {path}" for path in summary.rejects_files]
     width = max((len(event) for event in summary.by_event), default=0)

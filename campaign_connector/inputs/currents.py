@@ -228,6 +228,8 @@ def _json_lines(lines: Iterator[tuple[int, str]], event_type: str | None) -> Ite
 def json_record(obj: dict[str, Any], event_type: str | None = None) -> tuple[str, dict[str, Any]]:
     """A Currents JSON object (flat or envelope) → (event type, flat record). ``event_type`` is used when the
     object names none; ``ValueError`` when neither gives one."""
+    if "event_type" not in obj and "EVENT_TYPE" in obj or "user_id" not in obj and "USER_ID" in obj:
+        obj = {key.lower() if key.isupper() else key: value for key, value in obj.items()}  # upper-case columns
     found = unwrap(obj.get("event_type"))
     if not isinstance(found, str) or not found:
         if not event_type:
