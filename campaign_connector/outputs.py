@@ -21,7 +21,8 @@ from typing import TextIO
 from campaign_connector.errors import InputError
 
 #: The format of a file written with ``-o`` and no ``--format``, by its suffix (lower case).
-FORMAT_BY_SUFFIX: dict[str, str] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+FORMAT_BY_SUFFIX: dict[str, str] = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
+                                    ".parquet": "parquet"}
 
 
 def format_by_suffix(path: Path) -> str | None:
