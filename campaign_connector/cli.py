@@ -13,20 +13,43 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
+from typer.core import TyperGroup
 
 from campaign_connector import __version__
 from campaign_connector.errors import EXIT_ERROR, CampaignConnectorError
 from campaign_connector.render.console import say, say_lines
-from campaign_connector.render.formats import DiffFormat, ReportFormat, SendsFormat, TestFormat, ValidateFormat
+from campaign_connector.render.formats import (
+    DiffFormat,
+    ExplainFormat,
+    ReportFormat,
+    RunsFormat,
+    SendsFormat,
+    TestFormat,
+    ValidateFormat,
+)
 from campaign_connector.store import DB_ENVVAR, describe_sqlite_error, resolve_db_path
+
+
+class _Commands(TyperGroup):
+    """The commands; a reader that stops early (``sends | head``) ends the command quietly, exit 0."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # What is left in stdout's buffer goes nowhere, instead of failing again when Python exits.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
+
 
 if TYPE_CHECKING:
     from campaign_connector.store import Store
 
 app = typer.Typer(
+    cls=_Commands,
     name="campaign-connector",
     help=(
         "Replay interaction logs through Campaign Connector follow-up campaigns: who would get which "
@@ -35,7 +58,7 @@ app = typer.Typer(
     ),
     context_settings={"help_option_names": ["-h", "--help"]},
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -183,6 +206,8 @@ def replay(
     config: Path = typer.Argument(..., help="The campaign file (YAML)."),
     until: str | None = typer.Option(None, "--until", help="Horizon (ISO-8601); default: the last logged event."),
     name: str | None = typer.Option(None, "--name", help="Name of the run (default run-N)."),
+    replace: bool = typer.Option(False, "--replace", help="Replace the run of that --name once this one is "
+                                 "complete."),
     workers: int = typer.Option(1, "--workers", min=1, help="Processes to split users across."),
     db: str | None = DbOption,
 ) -> None:
@@ -205,6 +230,8 @@ def replay(
         raise InputError(f"--until: {error} (give an ISO-8601 time like 2026-01-31T23:59:59Z)") from None
     if name is not None and (problem := run_name_problem(name)):
         raise InputError(f"--name: {problem}")
+    if replace and name is None:
+        raise InputError("--replace: give the --name of the run to replace")
     cores = os.cpu_count() or 1
     if workers > cores:
         say(f"--workers {workers}: this machine has {cores} cores; using {cores}.", soft_wrap=False)
@@ -216,7 +243,7 @@ def replay(
     path = resolve_db_path(db)
     with Store.open(path) as store, ReplayProgress() as bar:  # created on demand: an empty log is a run too
         run = run_replay(store, loaded, until=horizon, name=name, workers=workers, db_path=path,
-                         progress=bar if bar.active else None)
+                         progress=bar if bar.active else None, replace=replace)
         ignored = replay_warnings(store, loaded)
     say_lines(f"Warning: {line}" for line in ignored)
     print_replay_summary(run, [c.id for c in loaded.campaigns])
@@ -275,19 +302,46 @@ def spark_replay(
 @app.command()
 def report(
     run: str | None = RunOption,
-    format: ReportFormat = typer.Option(ReportFormat.table, "--format", help="table, json or csv."),
+    format: ReportFormat = typer.Option(ReportFormat.table, "--format",
+                                       help="table, json, csv, jsonl, or parquet (with -o)."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write to this file (the format from its "
+                                       "suffix unless --format says)."),
+    html: Path | None = typer.Option(None, "--html", help="Also write the report as one self-contained HTML "
+                                     "page (counts, lift, sends per day, the run's manifest)."),
     db: str | None = DbOption,
 ) -> None:
-    """Per campaign: triggered, sent, control, cancelled, suppressed by reason, pending, conversions.
+    """Per campaign: triggered, sent, control, cancelled, suppressed by reason, pending, conversions, and the
+    lift of sent over control with its 95% interval and p-value.
 
-    Example: campaign-connector report --format json
+    Example: campaign-connector report --html report.html
     """
     from campaign_connector.inspection import build_report
+    from campaign_connector.outputs import atomic_output
+    from campaign_connector.render.html import report_html
     from campaign_connector.store.runfolder import open_runs
 
+    format = format.for_output(_output_file(output, db))
+    _output_file(html, db)
     with open_runs(resolve_db_path(db), [run]) as (store, (found,)):
         summary = build_report(store, found)
-    format.to_format()(summary, sys.stdout)
+    if html is not None:
+        with atomic_output(html) as page:
+            page.write(report_html(summary))
+        say(f"wrote the report of run {summary.run.name} to {html}")
+    if html is None or output is not None or format is not ReportFormat.table:
+        with atomic_output(output, newline="") as out:
+            format.to_format()(summary, out)
+        if output is not None:
+            say(f"wrote the report of run {summary.run.name} to {output}")
+
+
+def _output_file(output: Path | None, db: str | None) -> Path | None:
+    """``-o FILE``, refused when it is the database."""
+    from campaign_connector.errors import InputError
+
+    if output is not None and output.resolve() == resolve_db_path(db).resolve():
+        raise InputError(f"{output}: is the database; give -o another file")
+    return output
 
 
 @app.command()
@@ -299,9 +353,11 @@ def sends(
     reason: str | None = typer.Option(None, "--reason", help="Only this reason."),
     since: str | None = typer.Option(None, "--since", help="Triggered at or after this time."),
     before: str | None = typer.Option(None, "--before", help="Triggered before this time."),
-    format: SendsFormat = typer.Option(SendsFormat.table, "--format", help="table, csv or jsonl."),
+    format: SendsFormat = typer.Option(SendsFormat.table, "--format",
+                                      help="table, json, csv, jsonl, or parquet (with -o)."),
     output: Path | None = typer.Option(None, "-o", "--output", help="Write to this file instead of stdout."),
-    limit: int = typer.Option(50, "--limit", min=0, help="Rows the table shows (0 = all); csv/jsonl give all."),
+    limit: int = typer.Option(50, "--limit", min=0, help="Rows the table shows (0 = all); the other formats give "
+                              "all."),
     db: str | None = DbOption,
 ) -> None:
     """The decisions of a run, one row per trigger.
@@ -310,18 +366,16 @@ def sends(
     """
     from itertools import islice
 
-    from campaign_connector.errors import InputError
-    from campaign_connector.inspection import sends_filter
+    from campaign_connector.inspection import check_campaign, sends_filter
     from campaign_connector.outputs import atomic_output
     from campaign_connector.render.commands import print_sends_footer
     from campaign_connector.store.results import count_decisions, iter_decisions
     from campaign_connector.store.runfolder import open_runs
 
     filt = sends_filter(user=user, campaign=campaign, status=status, reason=reason, since=since, before=before)
-    format = format.for_output(output)
-    if output is not None and output.resolve() == resolve_db_path(db).resolve():
-        raise InputError(f"{output}: is the database; give -o another file")
+    format = format.for_output(_output_file(output, db))
     with open_runs(resolve_db_path(db), [run]) as (store, (found,)):
+        check_campaign(store, [found], campaign)
         rows = iter_decisions(store, found.id, filt)
         if format is SendsFormat.table:
             total = count_decisions(store, found.id, filt)
@@ -340,46 +394,73 @@ def explain(
     user: str = typer.Argument(..., help="The user id."),
     run: str | None = RunOption,
     campaign: str | None = typer.Option(None, "--campaign", help="Only this campaign's decisions."),
+    all_events: bool = typer.Option(False, "--all-events", help="Show every event, not only those that matter "
+                                    "to the campaigns explained."),
+    since: str | None = typer.Option(None, "--since", help="Only from this time on (ISO-8601)."),
+    until: str | None = typer.Option(None, "--until", help="Only up to this time (ISO-8601, inclusive)."),
+    format: ExplainFormat = typer.Option(ExplainFormat.table, "--format", help="table or json."),
     db: str | None = DbOption,
 ) -> None:
-    """One user's timeline: events, triggers, pending sends, exceptions, caps, and each decision and why.
+    """One user's timeline: the events that matter, triggers, pending sends, exceptions, caps, and each decision
+    and why.
 
-    Example: campaign-connector explain u00042
+    Example: campaign-connector explain u00042 --campaign newsletter_resend
     """
     from campaign_connector.errors import InputError
-    from campaign_connector.inspection import build_explanation
-    from campaign_connector.render.commands import print_explanation
+    from campaign_connector.inspection import build_explanation, check_campaign
     from campaign_connector.store import Store
     from campaign_connector.store.runfolder import is_run_folder
     from campaign_connector.store.runs import find_run
+    from campaign_connector.timeutil import TimeParseError, parse_time
 
     if is_run_folder(run):
         raise InputError(f"--run {run}: explain re-runs one user's timeline from the stored log, which a run folder "
                          "does not hold (import the inputs and replay them to explain a user)")
+    times: dict[str, int | None] = {}
+    for option, value in (("since", since), ("until", until)):
+        try:
+            times[option] = None if value is None else parse_time(value)
+        except TimeParseError as error:
+            raise InputError(f"--{option}: {error}") from None
     with Store.open(resolve_db_path(db), create=False) as store:
-        explanation = build_explanation(store, find_run(store, run), user, campaign)
-    print_explanation(explanation)
+        found = find_run(store, run)
+        check_campaign(store, [found], campaign)
+        explanation = build_explanation(store, found, user, campaign, all_events=all_events,
+                                        since=times["since"], until=times["until"])
+    say_lines(f"note: {note}" for note in explanation.notes)
+    format.to_format()(explanation, sys.stdout)
 
 
 @app.command()
 def diff(
     run_a: str = typer.Argument(..., help="The baseline run (name or id, or a run folder)."),
     run_b: str = typer.Argument(..., help="The what-if run (name or id, or a run folder)."),
-    format: DiffFormat = typer.Option(DiffFormat.table, "--format", help="table, json or csv."),
-    fail_on_change: bool = typer.Option(False, "--fail-on-change", help="Exit 1 when the runs differ."),
+    campaign: str | None = typer.Option(None, "--campaign", help="Only this campaign."),
+    user: str | None = typer.Option(None, "--user", help="Only this user."),
+    format: DiffFormat = typer.Option(DiffFormat.table, "--format",
+                                      help="table, json, csv, jsonl, or parquet (with -o)."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write to this file (the format from its "
+                                       "suffix unless --format says)."),
+    fail_on_change: bool = typer.Option(False, "--fail-on-change", help="Exit 1 when a send was gained, lost or "
+                                        "moved."),
     db: str | None = DbOption,
 ) -> None:
-    """What-if: per campaign and per user, sends gained, lost and moved between two runs.
+    """What-if: each user's sends paired between two runs — gained, lost and moved, per campaign and per user.
 
     Example: campaign-connector diff baseline what-if
     """
-    from campaign_connector.inspection import build_diff
-    from campaign_connector.store.results import iter_diff
+    from campaign_connector.inspection import build_diff, check_campaign, iter_send_changes
+    from campaign_connector.outputs import atomic_output
     from campaign_connector.store.runfolder import open_runs
 
+    format = format.for_output(_output_file(output, db))
     with open_runs(resolve_db_path(db), [run_a, run_b]) as (store, (a, b)):
-        summary = build_diff(store, a, b)
-        format.to_format()(summary, iter_diff(store, a.id, b.id), sys.stdout)
+        check_campaign(store, [b, a], campaign)
+        summary = build_diff(store, a, b, user=user, campaign=campaign)
+        with atomic_output(output, newline="") as out:
+            format.to_format()(summary, iter_send_changes(store, a, b, user=user, campaign=campaign), out)
+    if output is not None:
+        say(f"wrote the diff of {a.name} and {b.name} to {output}")
     if fail_on_change and summary.differences:
         raise typer.Exit(EXIT_ERROR)
 
@@ -387,13 +468,14 @@ def diff(
 @app.command()
 def runs(
     delete: str | None = typer.Option(None, "--delete", help="Delete this run (name or id)."),
+    format: RunsFormat = typer.Option(RunsFormat.table, "--format", help="table, json, csv or jsonl."),
     db: str | None = DbOption,
 ) -> None:
-    """The stored runs.
+    """The stored runs: config file and hash, horizon, counts, and the time each replay took.
 
-    Example: campaign-connector runs
+    Example: campaign-connector runs --format json
     """
-    from campaign_connector.render.commands import print_deleted_run, print_runs
+    from campaign_connector.render.commands import print_deleted_run
     from campaign_connector.store import Store
     from campaign_connector.store.runs import delete_run, list_runs
 
@@ -402,7 +484,7 @@ def runs(
             print_deleted_run(delete_run(store, delete))
             return
         stored = list_runs(store)
-    print_runs(stored)
+    format.to_format()(stored, sys.stdout)
 
 
 @app.command()

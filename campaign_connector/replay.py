@@ -44,6 +44,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import tempfile
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -122,14 +123,18 @@ def run_replay(
     workers: int = 1,
     db_path: Path | None = None,
     progress: Progress | None = None,
+    replace: bool = False,
 ) -> RunInfo:
     """Replay the stored log through ``config`` up to ``until`` (default: the last logged event) and store the
     decisions as a complete run named ``name`` (default ``run-N``); returns the run.
 
-    ``workers`` > 1 needs ``db_path``, the database file ``store`` was opened on; without it (or for
-    ``:memory:``) the replay runs with one worker. A taken ``name`` is a ``StoreError`` before anything runs.
+    ``workers`` > 1 processes open the database file ``store`` was opened on (``db_path`` overrides it); an
+    in-memory database runs with one worker. A taken ``name`` is a ``StoreError`` before anything runs, unless
+    ``replace``: then the new run replaces the old one when it completes.
     """
-    used = workers if workers > 1 and db_path is not None and str(db_path) != ":memory:" else 1
+    started = time.monotonic()
+    db_path = Path(db_path if db_path is not None else store.path)
+    used = workers if workers > 1 and str(db_path) != ":memory:" else 1
     text = config.text
     run = create_run(
         store,
@@ -142,6 +147,7 @@ def run_replay(
         engine_version=ENGINE_VERSION,
         options={},
         until=None,
+        replace=replace,
     )
     try:
         with tempfile.TemporaryDirectory(prefix="campaign-connector-replay-") as folder:
@@ -152,7 +158,7 @@ def run_replay(
                 fingerprint = log_fingerprint(store)
                 total = count_events(store, horizon) if progress is not None and horizon is not None else 0
                 scratches, parts = ([], []) if horizon is None else _replay_users(
-                    store, config, run.id, horizon, fingerprint, Path(db_path or ":memory:"), used, progress, total,
+                    store, config, run.id, horizon, fingerprint, db_path, used, progress, total,
                     Path(folder))
             seq_base = 0
             for scratch, part in zip(scratches, parts, strict=True):
@@ -169,7 +175,7 @@ def run_replay(
             changed = _apply_cross_user(store, run.id, config, horizon)
             counts = _counts(store, run.id, config, parts, changed)
             complete_run(store, run.id, counts=counts, events=sum(p.events for p in parts),
-                         users=sum(p.users for p in parts))
+                         users=sum(p.users for p in parts), seconds=round(time.monotonic() - started, 3))
     except BaseException:
         with suppress(CampaignConnectorError):  # if the database is busy, the next create_run clears the run
             discard_run(store, run.id)

@@ -34,7 +34,7 @@ from enginekit import (
 )
 
 from campaign_connector.config import load_config_text
-from campaign_connector.importer import import_event_files, import_event_rows, import_user_rows
+from campaign_connector.importer import import_event_files, import_event_rows, import_user_rows, summary_lines
 from campaign_connector.model import GlobalControlGroup, PerformedFilter, ReceivedFilter
 from campaign_connector.replay import replay_warnings, run_replay
 from campaign_connector.store import Store
@@ -165,8 +165,11 @@ def test_variant_is_set_on_every_row_but_control_rows() -> None:
 
 def test_a_users_file_global_control_group_without_a_workspace_group_is_ignored_with_one_warning() -> None:
     store = Store.open(":memory:")
-    import_user_rows(store, [{"user_id": "u1", "global_control_group": True},
-                             {"user_id": "u2", "global_control_group": True}, {"user_id": "u3"}])
+    imported = import_user_rows(store, [{"user_id": "u1", "global_control_group": True},
+                                        {"user_id": "u2", "global_control_group": True}, {"user_id": "u3"}])
+    assert summary_lines(imported)[1:] == [
+        "Warning: 2 users have global_control_group: true; it applies only in a workspace with a "
+        "global_control_group, and is ignored otherwise"]
     without = config(campaign("f", on_event("purchase")))
     decisions = replay(without, [ev(AT, "purchase")], profile(global_control_group=True))
     assert rows(decisions, "status") == [("sent",)]

@@ -9,7 +9,7 @@ import pytest
 
 from campaign_connector.errors import InputError
 from campaign_connector.outputs import FORMAT_BY_SUFFIX
-from campaign_connector.render.formats import OutputFormat, ReportFormat, SendsFormat, ValidateFormat
+from campaign_connector.render.formats import ExplainFormat, OutputFormat, ReportFormat, SendsFormat, ValidateFormat
 
 MEMBERS = [member for kind in OutputFormat.__subclasses__() for member in kind]
 
@@ -40,8 +40,9 @@ def test_the_table_with_o_takes_the_format_from_the_suffix(given: OutputFormat, 
 
 
 @pytest.mark.parametrize(("given", "output", "message"), [
-    (SendsFormat.table, "x.txt", "x.txt: the table is for the terminal; write a file with --format csv or jsonl"),
-    (ReportFormat.table, "x.jsonl", "x.jsonl: the table is for the terminal; write a file with --format json or csv"),
+    (SendsFormat.table, "x.txt",
+     "x.txt: the table is for the terminal; write a file with --format json, csv, jsonl or parquet"),
+    (ExplainFormat.table, "x.csv", "x.csv: the table is for the terminal; write a file with --format json"),
 ])
 def test_the_table_with_o_and_a_suffix_the_command_cannot_write_is_an_error(given: OutputFormat, output: str,
                                                                            message: str) -> None:

@@ -161,8 +161,11 @@ def test_sends_filters_combine(tmp_path: Path, options: list[str], expected: lis
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    (["--status", "delivered"], f"--status: unknown status 'delivered' (allowed: {', '.join(STATUSES)})"),
-    (["--reason", "capped"], f"--reason: unknown reason 'capped' (allowed: {', '.join(REASONS)})"),
+    (["--status", "delivered"], f"--status: unknown status 'delivered' (known: {', '.join(STATUSES)})"),
+    (["--status", "snet"], f"--status: unknown status 'snet' (did you mean 'sent'?; known: {', '.join(STATUSES)})"),
+    (["--reason", "capped"], f"--reason: unknown reason 'capped' (known: {', '.join(REASONS)})"),
+    (["--campaign", "discount_psh"], "--campaign: unknown campaign 'discount_psh' (did you mean "
+                                     "'discount_push'?; known: followup_email, discount_push)"),
     (["--since", "yesterday"], "--since: expected an ISO-8601 time"),
 ])
 def test_sends_bad_filter_values_are_one_line_errors_listing_what_is_allowed(

@@ -347,7 +347,8 @@ def summary_lines(summary: ImportSummary) -> list[str]:
     files = summary.files[0] if len(summary.files) == 1 else f"{len(summary.files)} files"
     things = summary.kind if summary.stored != 1 else summary.kind[:-1]
     if summary.kind == "users":
-        return [f"Imported {summary.stored:,} {things} from {files} in {summary.seconds:.1f} s."]
+        return [f"Imported {summary.stored:,} {things} from {files} in {summary.seconds:.1f} s.",
+                *(f"Warning: {warning}" for warning in summary.warnings)]
     lines = [f"Imported {summary.stored:,} {things} from {files} in {summary.seconds:.1f} s: "
              f"{summary.duplicates:,} duplicates skipped, {summary.rejected:,} rejected."]
     if summary.skipped_files:

@@ -68,10 +68,12 @@ def _store_users(store: Store, name: str, format: str, records: Iterable[UserRec
         import_id = start_import(store, kind="users", files=[name], format=format)
         batch: list[tuple[Any, ...]] = []
         stored = 0
+        held_out = 0
         for line, values, problem in records:
             if values is None:
                 collector.add(BadRow(name, line, problem or "bad row", None, line))
             elif not collector.count:
+                held_out += values[2] == 1
                 batch.append(values)
                 if len(batch) >= BATCH_ROWS:
                     stored += replace_users(store, batch)
@@ -80,7 +82,18 @@ def _store_users(store: Store, name: str, format: str, records: Iterable[UserRec
         if batch:
             stored += replace_users(store, batch)
         finish_import(store, import_id, stored=stored, duplicates=0, rejected=0)
-    return ImportSummary("users", (name,), stored, seconds=clock.perf_counter() - started)
+    return ImportSummary("users", (name,), stored, seconds=clock.perf_counter() - started,
+                         warnings=_held_out_warning(held_out))
+
+
+def _held_out_warning(held_out: int) -> tuple[str, ...]:
+    """SPEC §4.1 edges: ``global_control_group: true`` counts only in a workspace with a global control group
+    (the import cannot see the config; ``replay`` warns again when it is ignored)."""
+    if not held_out:
+        return ()
+    users = "user has" if held_out == 1 else "users have"
+    return (f"{held_out:,} {users} global_control_group: true; it applies only in a workspace with a "
+            "global_control_group, and is ignored otherwise",)
 
 
 def import_user_files(store: Store, file: Path | str, *, format: str = "auto",

@@ -160,5 +160,6 @@ def diff_lines(outcome: Outcome, base_time: int | None) -> list[str]:
     lines.append(f"actual decisions ({len(outcome.decisions)}):")
     lines.extend("    " + describe_decision(d, base_time) for d in outcome.decisions)
     if not outcome.decisions:
-        lines.append("    (none)")
+        lines.append("    (none: no event triggered a follow-up; check the events' names and campaigns against the "
+                     "follow-ups' triggers, and their times against published_at)")
     return lines

@@ -367,6 +367,7 @@ def spark_replay(
             "users": replayed_users,
             "decisions": seq_base,
             "counts": counts,
+            "seconds": round(clock.perf_counter() - started, 3),
         }
         (staging / RUN_JSON).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         if target.exists():

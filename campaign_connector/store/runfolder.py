@@ -70,11 +70,12 @@ def _insert_run(store: Store, header: dict[str, Any]) -> RunInfo:
     with store.atomic() as conn:
         cursor = conn.execute(
             "INSERT INTO runs (name, status, created_at, config_path, config_text, config_hash, log_fingerprint, "
-            "engine_version, options, counts, until, events, users) "
-            "VALUES (?, 'complete', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "engine_version, options, counts, until, events, users, seconds) "
+            "VALUES (?, 'complete', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (name, header["created_at"], header["config_path"], header["config_text"], header["config_hash"],
              header["log_fingerprint"], header["engine_version"], json.dumps(header["options"], sort_keys=True),
-             json.dumps(header["counts"], sort_keys=True), header["until"], header["events"], header["users"]),
+             json.dumps(header["counts"], sort_keys=True), header["until"], header["events"], header["users"],
+             header.get("seconds")),
         )
         run_id = int(cursor.lastrowid or 0)
     return get_run(store, run_id)
@@ -140,6 +141,7 @@ def _load_folder(store: Store, folder: Path) -> RunInfo:
         manifest = json.loads((folder / RUN_JSON).read_text(encoding="utf-8"))
         header = {key: manifest[key] for key in ("name", "created_at", "config_path", "config_text", "config_hash",
                                                  "engine_version", "options", "counts", "until", "events", "users")}
+        header["seconds"] = manifest.get("seconds")
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise StoreError(f"{folder / RUN_JSON}: not a readable run header ({error}); write the run folder again "
                          "with spark-replay") from None

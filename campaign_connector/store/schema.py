@@ -177,7 +177,50 @@ def _v4(conn: sqlite3.Connection) -> None:
     )
 
 
+def iso_sql(column: str) -> str:
+    """SQL for a millisecond column as ISO-8601 UTC with ``Z``, milliseconds only when not zero (as the
+    tool prints times); NULL stays NULL."""
+    return (f"CASE WHEN {column} IS NULL THEN NULL WHEN {column} % 1000 = 0 "
+            f"THEN strftime('%Y-%m-%dT%H:%M:%SZ', {column} / 1000, 'unixepoch') "
+            f"ELSE strftime('%Y-%m-%dT%H:%M:%fZ', {column} / 1000.0, 'unixepoch') END")
+
+
+#: Views for people who open the database with sqlite-utils or Datasette: times as ISO text, runs by name.
+#: Only complete runs show (a running one is half-written).
+READABLE_VIEWS: dict[str, str] = {
+    "runs_readable": (
+        "SELECT id, name, created_at, config_path, config_hash, engine_version, "
+        f"{iso_sql('until')} AS until, events, users, seconds, options, counts "
+        "FROM runs WHERE status = 'complete'"
+    ),
+    "decisions_readable": (
+        "SELECT r.name AS run, d.run_id, d.seq, d.user_id, d.campaign, d.status, d.reason, d.detail, d.trigger, "
+        f"d.source_campaign, d.trigger_event_id, {iso_sql('d.triggered_at')} AS triggered_at, "
+        f"{iso_sql('d.due_at')} AS due_at, {iso_sql('d.sent_at')} AS sent_at, d.variant, d.channels "
+        "FROM decisions d JOIN runs r ON r.id = d.run_id WHERE r.status = 'complete'"
+    ),
+    "conversions_readable": (
+        "SELECT r.name AS run, c.run_id, c.user_id, c.campaign, c.conversion_index, "
+        f"{iso_sql('c.time')} AS time, c.event_id, c.decision_seq, c.control "
+        "FROM conversions c JOIN runs r ON r.id = c.run_id WHERE r.status = 'complete'"
+    ),
+}
+
+
+def _v5(conn: sqlite3.Connection) -> None:
+    """Runs record how long they took (``seconds``); readable views (``READABLE_VIEWS``) for people who open
+    the database with sqlite-utils or Datasette, created by sqlite-utils (a one-off, never the hot path)."""
+    import sqlite_utils
+
+    db = sqlite_utils.Database(conn)
+    runs = db.table("runs")
+    if "seconds" not in runs.columns_dict:
+        runs.add_column("seconds", float)
+    for name, sql in READABLE_VIEWS.items():
+        db.create_view(name, sql, replace=True)
+
+
 #: Migrations in order; migration i brings a database to version i + 1.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5)
 
 SCHEMA_VERSION = len(MIGRATIONS)
