@@ -28,6 +28,9 @@ pytestmark = pytest.mark.slow
 
 BUCKET = "braze-exports"
 
+#: The module starts moto's server (a process of its own); CI runs it like every other test.
+pytestmark = pytest.mark.slow
+
 
 def _free_port() -> int:
     with socket.socket() as probe:
