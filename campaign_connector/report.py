@@ -423,13 +423,15 @@ def write_runs_csv(runs: list[RunInfo], out: TextIO) -> None:
 
 
 def runs_table(runs: list[RunInfo]) -> FoldingTable:
-    """The stored runs for the terminal: config file and hash, horizon, counts, the time the replay took."""
-    rows = [[record["name"], str(record["id"]), record["created_at"], record["config_file"],
-             record["config_hash"][:12], record["until"] or "-", _int(record["events"]), _int(record["users"]),
-             _int(record["decisions"]), _int(record["sent"]),
-             "-" if record["seconds"] is None else f"{record['seconds']:.1f} s"] for record in runs_records(runs)]
-    return FoldingTable("Runs", ["name", "id", "created", "config", "sha256", "until", "events", "users",
-                                 "decisions", "sent", "took"], rows, right={1, 6, 7, 8, 9, 10})
+    """The stored runs for the terminal: config file and hash (its first 8 characters), horizon, counts, the time
+    the replay took."""
+    rows = [[record["name"], str(record["id"]), record["config_file"], record["config_hash"][:8],
+             record["until"] or "-", _int(record["events"]), _int(record["users"]), _int(record["decisions"]),
+             _int(record["sent"]), "-" if record["seconds"] is None else f"{record['seconds']:.1f} s"]
+            for record in runs_records(runs)]
+    return FoldingTable("Runs (--format json has every field)", ["name", "id", "config", "sha256", "until",
+                                                                 "events", "users", "decisions", "sent", "took"],
+                        rows, right={1, 5, 6, 7, 8, 9})
 
 
 def report_json(rep: RunReport) -> str:
@@ -533,13 +535,13 @@ def report_renderables(rep: RunReport) -> list[RenderableType]:
                         "convert nothing."))
     if any(s.converted_sent is None for s in rep.campaigns) and rep.campaigns:
         out.append(Text("conv.: sends (control enrollments) followed by the primary conversion event; – a campaign "
-                        "without conversion events (the total counts only campaigns with them)", style="dim"))
+                        "without conversion events (the total counts only campaigns with them)\n", style="dim"))
     tested = [s for s in rep.campaigns if s.sample_ratio is not None or s.lift is not None]
     if tested:
         out.append(FoldingTable(
             "Conversions per user, sent against control (difference in percentage points, 95% Newcombe interval)",
             ["campaign", "users sent / ctrl", "converted", "difference [95% CI]", "p", "control share", "verdict"],
-            [[s.campaign, *_lift_cells(s)] for s in tested], right=range(1, 5), wrap={3, 5, 6},
+            [[s.campaign, *_lift_cells(s)] for s in tested], right=range(1, 5), wrap={5, 6},
         ))
     reasons = [[s.campaign, reason, _int(count), REASON_TEXT.get(reason, "")]
                for s in rep.campaigns for reason, count in s.suppressed_by_reason.items() if count]
