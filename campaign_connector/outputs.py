@@ -9,6 +9,8 @@ file gets under the umask (``tempfile.mkstemp`` would give 0600).
 
 from __future__ import annotations
 
+import gzip
+import io
 import os
 import sys
 from collections.abc import Iterator
@@ -42,9 +44,10 @@ def _create_temporary(path: Path) -> tuple[Path, int]:
 
 
 @contextmanager
-def atomic_output(path: Path | None, *, newline: str | None = None) -> Iterator[TextIO]:
+def atomic_output(path: Path | None, *, newline: str | None = None, compress: bool = False) -> Iterator[TextIO]:
     """A UTF-8 text stream: stdout when ``path`` is None, else a temporary file beside ``path`` renamed over it
-    when the block ends without error. ``newline`` as ``open``'s (``""`` for csv, which writes its own)."""
+    when the block ends without error. ``newline`` as ``open``'s (``""`` for csv, which writes its own).
+    ``compress`` gzips the file, with no timestamp in its header: the same text gives the same bytes."""
     if path is None:
         yield sys.stdout
         return
@@ -52,10 +55,18 @@ def atomic_output(path: Path | None, *, newline: str | None = None) -> Iterator[
         raise InputError(f"{path}: is a folder (give -o a file path)")
     temporary, fd = _create_temporary(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as out:
-            yield out
-            out.flush()
-            os.fsync(out.fileno())
+        if compress:
+            with os.fdopen(fd, "wb") as raw:
+                zipped = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6)
+                with io.TextIOWrapper(zipped, encoding="utf-8", newline=newline) as out:
+                    yield out
+                raw.flush()
+                os.fsync(raw.fileno())
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as out:
+                yield out
+                out.flush()
+                os.fsync(out.fileno())
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)

@@ -405,3 +405,22 @@ def test_upper_case_currents_columns_read_like_lower_case(tmp_path: Path, store:
     import_event_files(store, [path], format="currents")
     assert events(store, "id, user_id, event, campaign, link_alias") == [
         ("up-1", "braze-1", "click_email", "camp-news", "cta")]
+
+
+def test_folder_files_sort_as_text_like_object_keys(tmp_path: Path) -> None:
+    for relative in ("a-b/1.csv", "a/2.csv", "a.c/3.csv"):
+        path = tmp_path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("user_id,time,event\nu,2026-01-05T09:00:00Z,x\n")
+    with open_sources([tmp_path]) as found:
+        assert [Path(s.name).relative_to(tmp_path).as_posix() for s in found.files] == ["a-b/1.csv", "a.c/3.csv",
+                                                                                         "a/2.csv"]
+
+
+def test_a_custom_http_batch_read_as_a_plain_log_says_to_use_format_currents(tmp_path: Path, store: Store) -> None:
+    path = tmp_path / "payload.jsonl"
+    path.write_text(json.dumps({"events": [CUSTOM]}) + "\n")
+    with pytest.raises(BadRowsError) as caught:
+        import_event_files(store, [path])
+    assert [str(bad) for bad in caught.value.bad_rows] == [
+        f"{path}:1: missing event (this looks like a Braze Currents export: import it with --format currents)"]

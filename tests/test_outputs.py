@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import stat
 from pathlib import Path
@@ -36,3 +37,14 @@ def test_output_to_a_folder_is_an_error_and_writes_nothing(tmp_path: Path) -> No
     with pytest.raises(InputError, match="is a folder"), atomic_output(tmp_path) as out:
         out.write("x")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_compressed_file_holds_the_text_and_the_same_text_gives_the_same_bytes(tmp_path: Path) -> None:
+    written = []
+    for name in ("a.csv.gz", "b.csv.gz"):
+        with atomic_output(tmp_path / name, newline="", compress=True) as out:
+            out.write("user_id,time\r\nu1,2026-01-05T09:00:00Z\n")
+        written.append((tmp_path / name).read_bytes())
+    assert gzip.decompress(written[0]) == b"user_id,time\r\nu1,2026-01-05T09:00:00Z\n"
+    assert written[0] == written[1]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv.gz", "b.csv.gz"]

@@ -213,7 +213,7 @@ def mapping_tuple(obj: dict[str, Any], unknown: set[str]) -> tuple[Any, ...]:
     if properties is not None and not isinstance(properties, dict):
         raise Bad(f"properties: expected a JSON object like {{\"cart_value\": 120}}, got {kind(properties)}")
     event = get("event")
-    if (event is None or event == "") and "event_type" in obj:
+    if (event is None or event == "") and ("event_type" in obj or "events" in obj):
         raise Bad("missing event (this looks like a Braze Currents export: import it with --format currents)")
     machine = get("machine_open")
     if isinstance(machine, dict | list):

@@ -146,9 +146,10 @@ def _store_files(url: str) -> tuple[Any, list[tuple[str, str]], int]:
 
 
 def _folder_files(folder: Path) -> tuple[list[Path], int]:
-    """A folder's event files in sorted path order, and how many other files it holds."""
+    """A folder's event files in sorted path order (as text, like object keys), and how many other files it holds."""
     files, skipped = [], 0
-    for path in sorted((p for p in folder.rglob("*") if not p.is_dir()), key=lambda p: p.relative_to(folder).parts):
+    found = (p for p in folder.rglob("*") if not p.is_dir())
+    for path in sorted(found, key=lambda p: p.relative_to(folder).as_posix()):
         try:
             empty = path.stat().st_size == 0
         except OSError:
