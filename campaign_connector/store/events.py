@@ -47,8 +47,8 @@ USER_COLUMNS: tuple[str, ...] = ("user_id", "timezone", "global_control_group", 
 _APPEND_CACHE_KIB = 131_072
 
 #: Page cache (KiB) and sorter helper threads while staged events are sorted into an empty log and its id
-#: index is built: with a small cache SQLite sorts in runs that its helper threads merge (measured twice as
-#: fast on 10M events as one big in-memory sort).
+#: index is built: with a small cache SQLite sorts in runs that its helper threads merge, which beats one big
+#: in-memory sort on big logs (benchmarks/README.md).
 _SORT_CACHE_KIB = 4096
 _SORT_THREADS = min(4, os.cpu_count() or 1)
 
@@ -92,8 +92,9 @@ def finish_import(store: Store, import_id: int, *, stored: int, duplicates: int,
 
 class Staging:
     """A scratch SQLite file that an import's normalised batches are bulk-written to with ADBC
-    (``adbc_driver_sqlite``'s ``adbc_ingest``: Arrow columns bound in C, ~0.8 µs per event against ~4 µs for
-    ``executemany`` of Python tuples), while the files are read and before the store is touched.
+    (``adbc_driver_sqlite``'s ``adbc_ingest``: Arrow columns bound in C, several times cheaper than
+    ``executemany`` of Python tuples; benchmarks/README.md), while the files are read and before the store is
+    touched.
 
     ``copy_staged`` then moves the rows into the events table inside the store's transaction, sorted by user
     and time; the scratch file is private to the import and deleted by ``close`` (a killed import leaves it

@@ -124,15 +124,14 @@ def _v1(conn: sqlite3.Connection) -> None:
 
 
 def _v2(conn: sqlite3.Connection) -> None:
-    """Drop ``decisions_campaign``: keeping it up to date was half the cost of storing a run's decisions
-    (2.7 of 5.5 s for 2.25M decisions), and no query needed it — those by campaign read a run's rows in seq
-    or user order, and ``report`` measured as fast without it."""
+    """Drop ``decisions_campaign``: keeping it up to date was half the cost of storing a run's decisions, and no
+    query needs it — those by campaign read a run's rows in seq or user order (figures: benchmarks/README.md)."""
     conn.execute("DROP INDEX IF EXISTS decisions_campaign")
 
 
 def _v3(conn: sqlite3.Connection) -> None:
     """Events keyed by ``(user_id, time, seq)`` in a ``WITHOUT ROWID`` table: a replay walks each user's events
-    where they lie instead of looking every row up from the user index (the read was ~2.3x faster), and the
+    where they lie instead of looking every row up from the user index (benchmarks/README.md), and the
     key keeps that order after every later import. The rows are copied in key order; seq and ids unchanged."""
     _run(
         conn,
