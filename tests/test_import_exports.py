@@ -424,3 +424,21 @@ def test_a_custom_http_batch_read_as_a_plain_log_says_to_use_format_currents(tmp
         import_event_files(store, [path])
     assert [str(bad) for bad in caught.value.bad_rows] == [
         f"{path}:1: missing event (this looks like a Braze Currents export: import it with --format currents)"]
+
+
+def test_standard_input_from_a_terminal_is_one_line_not_a_wait(tmp_path: Path) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    controller, terminal = pty.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "campaign_connector", "import", "-", "--format", "csv", "--db",
+                               str(tmp_path / "t.db")], stdin=terminal, capture_output=True, text=True, timeout=60)
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert (proc.returncode, proc.stderr) == (1, "Error: -: standard input is a terminal (pipe the data in: ... | "
+                                                 "campaign-connector import - --format csv)\n")
+    assert list(tmp_path.iterdir()) == []

@@ -25,6 +25,9 @@ from campaign_connector.store import Store
 
 BUCKET = "braze-exports"
 
+#: The module starts moto's server (a process of its own); CI runs it like every other test.
+pytestmark = pytest.mark.slow
+
 
 def _free_port() -> int:
     with socket.socket() as probe:
