@@ -337,7 +337,7 @@ def user_ranges(store: Store, n: int) -> list[tuple[str | None, str | None]]:
     The first range starts at None (everything below) and the last ends at None (everything above), so the
     ranges cover every user_id; fewer than ``n`` come back when there are fewer users than ``n``. Each bound is
     the user whose events include the k/n-th event in user order, found with an ``OFFSET`` over the
-    ``(user_id, time, seq)`` index (SQLite skips rows without handing them to Python).
+    events table's ``(user_id, time, seq)`` key (SQLite skips rows without handing them to Python).
     """
     total = store.conn.execute("SELECT count(*) FROM events").fetchone()[0]
     if n <= 1 or total == 0:
