@@ -9,18 +9,47 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
+from typer.core import TyperGroup
 
 from campaign_connector import __version__
 from campaign_connector.errors import EXIT_ERROR, CampaignConnectorError
 from campaign_connector.render.console import say, say_lines
-from campaign_connector.render.formats import DiffFormat, ReportFormat, SendsFormat, TestFormat, ValidateFormat
+from campaign_connector.render.formats import (
+    DiffFormat,
+    ExplainFormat,
+    ReportFormat,
+    RunsFormat,
+    SendsFormat,
+    TestFormat,
+    ValidateFormat,
+)
 from campaign_connector.store import DB_ENVVAR, describe_sqlite_error, resolve_db_path
 
+
+class _Commands(TyperGroup):
+    """The commands; a reader that stops early (``sends | head``) ends the command quietly, exit 0."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # What is left in stdout's buffer goes nowhere, instead of failing again when Python exits.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(0) from None
+
+
+if TYPE_CHECKING:
+    from campaign_connector.store import Store
+
 app = typer.Typer(
+    cls=_Commands,
     name="campaign-connector",
     help=(
         "Replay interaction logs through Campaign Connector follow-up campaigns: who would get which "
@@ -29,7 +58,7 @@ app = typer.Typer(
     ),
     context_settings={"help_option_names": ["-h", "--help"]},
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -66,7 +95,7 @@ class ImportFormat(StrEnum):
 
 @app.command()
 def validate(
-    config: Path = typer.Argument(..., help="The campaign file (YAML)."),
+    config: Path = typer.Argument(..., help="The campaign file (YAML), or - for standard input."),
     db: str | None = typer.Option(
         None, "--db", help="Also check against this database's event log (only when given: validate never "
         "reads $CAMPAIGN_CONNECTOR_DB, so a CI job's environment cannot change its verdict)."
@@ -80,9 +109,9 @@ def validate(
     """
     from contextlib import nullcontext
 
+    from campaign_connector.config.validate import database_unusable, validate_file
     from campaign_connector.errors import ConfigError, StoreError
     from campaign_connector.store import Store
-    from campaign_connector.validate import database_unusable, validate_file
 
     try:
         store = Store.open(resolve_db_path(db), create=False) if db else None
@@ -92,7 +121,9 @@ def validate(
         format.to_format()(database_unusable(str(db), error, strict), sys.stdout)  # CI parsing stdout gets a report
         raise typer.Exit(EXIT_ERROR) from None
     with store or nullcontext():
-        outcome = validate_file(config, store=store, db_name=str(resolve_db_path(db)) if db else "", strict=strict)
+        text = sys.stdin.read() if str(config) == "-" else None
+        outcome = validate_file(Path("<stdin>") if text is not None else config, store=store,
+                                db_name=str(resolve_db_path(db)) if db else "", strict=strict, text=text)
     file_level = [p for p in outcome.problems if p.line is None]
     if format is ValidateFormat.text and file_level:
         raise ConfigError(file_level[0].format())
@@ -101,15 +132,41 @@ def validate(
     raise typer.Exit(outcome.exit_code)
 
 
+@contextmanager
+def _import_store(option: str | None) -> Iterator[Store]:
+    """The database an import writes; when the import fails and the file did not exist before, it is removed,
+    so a failed first import leaves no empty database behind."""
+    from campaign_connector.store import Store
+
+    path = resolve_db_path(option)
+    fresh = str(path) != ":memory:" and not path.exists()
+    try:
+        with Store.open(path) as store:
+            yield store
+    except BaseException:
+        if fresh:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with suppress(OSError):
+                    Path(f"{path}{suffix}").unlink()
+        raise
+
+
 @app.command("import")
 def import_(
-    files: list[Path] = typer.Argument(..., help="Event logs: .csv, .jsonl (.gz too), Currents .avro/.json."),
+    files: list[str] = typer.Argument(
+        ..., help="Event logs: files (.csv, .jsonl, Currents .avro/.json; .gz too), folders (walked), s3:// gs:// "
+        "az:// URLs, or - for standard input."),
     format: ImportFormat = typer.Option(ImportFormat.auto, "--format", help="Input format (default: by extension)."),
     skip_invalid: bool = typer.Option(
         False, "--skip-invalid", help="Store good rows; write bad rows to a rejects file."
     ),
     rejects: Path | None = typer.Option(None, "--rejects", help="Rejects file (default <input>.rejects.jsonl)."),
     user_key: str = typer.Option("user_id", "--user-key", help="Currents: user_id or external_user_id."),
+    event_type: str | None = typer.Option(
+        None, "--event-type", help="Currents: the event type of JSON rows that name none and whose path has no "
+        "event_type= folder (e.g. users.messages.email.Open)."),
+    max_rejects: int | None = typer.Option(
+        None, "--max-rejects", min=0, help="With --skip-invalid: more bad rows than this store nothing and exit 1."),
     db: str | None = DbOption,
 ) -> None:
     """Import interaction events into the database (all-or-nothing; re-importing stores nothing twice).
@@ -117,18 +174,19 @@ def import_(
     Example: campaign-connector import events.csv.gz
     """
     from campaign_connector.importer import import_event_files, summary_lines
-    from campaign_connector.render.console import ImportProgress
-    from campaign_connector.store import Store
+    from campaign_connector.render.progress import ImportProgress
 
-    with Store.open(resolve_db_path(db)) as store, ImportProgress() as bar:
+    with _import_store(db) as store, ImportProgress() as bar:
         summary = import_event_files(store, files, format=format.value, skip_invalid=skip_invalid, rejects=rejects,
-                                     user_key=user_key, progress=bar if bar.active else None)
+                                     user_key=user_key, progress=bar if bar.active else None,
+                                     event_type=event_type, max_rejects=max_rejects)
     say_lines(summary_lines(summary))
 
 
 @app.command("import-users")
 def import_users(
-    file: Path = typer.Argument(..., help="Users file: CSV or JSONL with user_id, timezone, attributes."),
+    file: str = typer.Argument(
+        ..., help="Users file: CSV or JSONL with user_id, timezone, attributes (a URL, or - for standard input)."),
     format: ImportFormat = typer.Option(ImportFormat.auto, "--format", help="csv or jsonl (default: by extension)."),
     db: str | None = DbOption,
 ) -> None:
@@ -137,9 +195,8 @@ def import_users(
     Example: campaign-connector import-users users.csv
     """
     from campaign_connector.importer import import_user_files, summary_lines
-    from campaign_connector.store import Store
 
-    with Store.open(resolve_db_path(db)) as store:
+    with _import_store(db) as store:
         summary = import_user_files(store, file, format=format.value)
     say_lines(summary_lines(summary))
 
@@ -149,6 +206,8 @@ def replay(
     config: Path = typer.Argument(..., help="The campaign file (YAML)."),
     until: str | None = typer.Option(None, "--until", help="Horizon (ISO-8601); default: the last logged event."),
     name: str | None = typer.Option(None, "--name", help="Name of the run (default run-N)."),
+    replace: bool = typer.Option(False, "--replace", help="Replace the run of that --name once this one is "
+                                 "complete."),
     workers: int = typer.Option(1, "--workers", min=1, help="Processes to split users across."),
     db: str | None = DbOption,
 ) -> None:
@@ -159,8 +218,8 @@ def replay(
     from campaign_connector.config import InvalidConfig, check_config
     from campaign_connector.errors import InputError
     from campaign_connector.render.commands import print_replay_summary
-    from campaign_connector.render.console import ReplayProgress
-    from campaign_connector.replay import run_replay
+    from campaign_connector.render.progress import ReplayProgress
+    from campaign_connector.replay import replay_warnings, run_replay
     from campaign_connector.store import Store
     from campaign_connector.store.runs import run_name_problem
     from campaign_connector.timeutil import TimeParseError, parse_time
@@ -171,6 +230,8 @@ def replay(
         raise InputError(f"--until: {error} (give an ISO-8601 time like 2026-01-31T23:59:59Z)") from None
     if name is not None and (problem := run_name_problem(name)):
         raise InputError(f"--name: {problem}")
+    if replace and name is None:
+        raise InputError("--replace: give the --name of the run to replace")
     cores = os.cpu_count() or 1
     if workers > cores:
         say(f"--workers {workers}: this machine has {cores} cores; using {cores}.", soft_wrap=False)
@@ -182,7 +243,9 @@ def replay(
     path = resolve_db_path(db)
     with Store.open(path) as store, ReplayProgress() as bar:  # created on demand: an empty log is a run too
         run = run_replay(store, loaded, until=horizon, name=name, workers=workers, db_path=path,
-                         progress=bar if bar.active else None)
+                         progress=bar if bar.active else None, replace=replace)
+        ignored = replay_warnings(store, loaded)
+    say_lines(f"Warning: {line}" for line in ignored)
     print_replay_summary(run, [c.id for c in loaded.campaigns])
     print(run.name)
 
@@ -190,20 +253,47 @@ def replay(
 @app.command()
 def report(
     run: str | None = RunOption,
-    format: ReportFormat = typer.Option(ReportFormat.table, "--format", help="table, json or csv."),
+    format: ReportFormat = typer.Option(ReportFormat.table, "--format",
+                                       help="table, json, csv, jsonl, or parquet (with -o)."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write to this file (the format from its "
+                                       "suffix unless --format says)."),
+    html: Path | None = typer.Option(None, "--html", help="Also write the report as one self-contained HTML "
+                                     "page (counts, lift, sends per day, the run's manifest)."),
     db: str | None = DbOption,
 ) -> None:
-    """Per campaign: triggered, sent, control, cancelled, suppressed by reason, pending, conversions.
+    """Per campaign: triggered, sent, control, cancelled, suppressed by reason, pending, conversions, and the
+    lift of sent over control with its 95% interval and p-value.
 
-    Example: campaign-connector report --format json
+    Example: campaign-connector report --html report.html
     """
     from campaign_connector.inspection import build_report
+    from campaign_connector.outputs import atomic_output
+    from campaign_connector.render.html import report_html
     from campaign_connector.store import Store
     from campaign_connector.store.runs import find_run
 
+    format = format.for_output(_output_file(output, db))
+    _output_file(html, db)
     with Store.open(resolve_db_path(db), create=False) as store:
         summary = build_report(store, find_run(store, run))
-    format.to_format()(summary, sys.stdout)
+    if html is not None:
+        with atomic_output(html) as page:
+            page.write(report_html(summary))
+        say(f"wrote the report of run {summary.run.name} to {html}")
+    if html is None or output is not None or format is not ReportFormat.table:
+        with atomic_output(output, newline="") as out:
+            format.to_format()(summary, out)
+        if output is not None:
+            say(f"wrote the report of run {summary.run.name} to {output}")
+
+
+def _output_file(output: Path | None, db: str | None) -> Path | None:
+    """``-o FILE``, refused when it is the database."""
+    from campaign_connector.errors import InputError
+
+    if output is not None and output.resolve() == resolve_db_path(db).resolve():
+        raise InputError(f"{output}: is the database; give -o another file")
+    return output
 
 
 @app.command()
@@ -215,9 +305,11 @@ def sends(
     reason: str | None = typer.Option(None, "--reason", help="Only this reason."),
     since: str | None = typer.Option(None, "--since", help="Triggered at or after this time."),
     before: str | None = typer.Option(None, "--before", help="Triggered before this time."),
-    format: SendsFormat = typer.Option(SendsFormat.table, "--format", help="table, csv or jsonl."),
+    format: SendsFormat = typer.Option(SendsFormat.table, "--format",
+                                      help="table, json, csv, jsonl, or parquet (with -o)."),
     output: Path | None = typer.Option(None, "-o", "--output", help="Write to this file instead of stdout."),
-    limit: int = typer.Option(50, "--limit", min=0, help="Rows the table shows (0 = all); csv/jsonl give all."),
+    limit: int = typer.Option(50, "--limit", min=0, help="Rows the table shows (0 = all); the other formats give "
+                              "all."),
     db: str | None = DbOption,
 ) -> None:
     """The decisions of a run, one row per trigger.
@@ -226,20 +318,18 @@ def sends(
     """
     from itertools import islice
 
-    from campaign_connector.errors import InputError
-    from campaign_connector.inspection import sends_filter
+    from campaign_connector.inspection import check_campaign, sends_filter
+    from campaign_connector.outputs import atomic_output
     from campaign_connector.render.commands import print_sends_footer
-    from campaign_connector.render.output import atomic_output
     from campaign_connector.store import Store
     from campaign_connector.store.results import count_decisions, iter_decisions
     from campaign_connector.store.runs import find_run
 
     filt = sends_filter(user=user, campaign=campaign, status=status, reason=reason, since=since, before=before)
-    format = format.for_output(output)
-    if output is not None and output.resolve() == resolve_db_path(db).resolve():
-        raise InputError(f"{output}: is the database; give -o another file")
+    format = format.for_output(_output_file(output, db))
     with Store.open(resolve_db_path(db), create=False) as store:
         found = find_run(store, run)
+        check_campaign(store, [found], campaign)
         rows = iter_decisions(store, found.id, filt)
         if format is SendsFormat.table:
             total = count_decisions(store, found.id, filt)
@@ -258,43 +348,71 @@ def explain(
     user: str = typer.Argument(..., help="The user id."),
     run: str | None = RunOption,
     campaign: str | None = typer.Option(None, "--campaign", help="Only this campaign's decisions."),
+    all_events: bool = typer.Option(False, "--all-events", help="Show every event, not only those that matter "
+                                    "to the campaigns explained."),
+    since: str | None = typer.Option(None, "--since", help="Only from this time on (ISO-8601)."),
+    until: str | None = typer.Option(None, "--until", help="Only up to this time (ISO-8601, inclusive)."),
+    format: ExplainFormat = typer.Option(ExplainFormat.table, "--format", help="table or json."),
     db: str | None = DbOption,
 ) -> None:
-    """One user's timeline: events, triggers, pending sends, exceptions, caps, and each decision and why.
+    """One user's timeline: the events that matter, triggers, pending sends, exceptions, caps, and each decision
+    and why.
 
-    Example: campaign-connector explain u00042
+    Example: campaign-connector explain u00042 --campaign newsletter_resend
     """
-    from campaign_connector.inspection import build_explanation
-    from campaign_connector.render.commands import print_explanation
+    from campaign_connector.errors import InputError
+    from campaign_connector.inspection import build_explanation, check_campaign
     from campaign_connector.store import Store
     from campaign_connector.store.runs import find_run
+    from campaign_connector.timeutil import TimeParseError, parse_time
 
+    times: dict[str, int | None] = {}
+    for option, value in (("since", since), ("until", until)):
+        try:
+            times[option] = None if value is None else parse_time(value)
+        except TimeParseError as error:
+            raise InputError(f"--{option}: {error}") from None
     with Store.open(resolve_db_path(db), create=False) as store:
-        explanation = build_explanation(store, find_run(store, run), user, campaign)
-    print_explanation(explanation)
+        found = find_run(store, run)
+        check_campaign(store, [found], campaign)
+        explanation = build_explanation(store, found, user, campaign, all_events=all_events,
+                                        since=times["since"], until=times["until"])
+    say_lines(f"note: {note}" for note in explanation.notes)
+    format.to_format()(explanation, sys.stdout)
 
 
 @app.command()
 def diff(
     run_a: str = typer.Argument(..., help="The baseline run (name or id)."),
     run_b: str = typer.Argument(..., help="The what-if run (name or id)."),
-    format: DiffFormat = typer.Option(DiffFormat.table, "--format", help="table, json or csv."),
-    fail_on_change: bool = typer.Option(False, "--fail-on-change", help="Exit 1 when the runs differ."),
+    campaign: str | None = typer.Option(None, "--campaign", help="Only this campaign."),
+    user: str | None = typer.Option(None, "--user", help="Only this user."),
+    format: DiffFormat = typer.Option(DiffFormat.table, "--format",
+                                      help="table, json, csv, jsonl, or parquet (with -o)."),
+    output: Path | None = typer.Option(None, "-o", "--output", help="Write to this file (the format from its "
+                                       "suffix unless --format says)."),
+    fail_on_change: bool = typer.Option(False, "--fail-on-change", help="Exit 1 when a send was gained, lost or "
+                                        "moved."),
     db: str | None = DbOption,
 ) -> None:
-    """What-if: per campaign and per user, sends gained, lost and moved between two runs.
+    """What-if: each user's sends paired between two runs — gained, lost and moved, per campaign and per user.
 
     Example: campaign-connector diff baseline what-if
     """
-    from campaign_connector.inspection import build_diff
+    from campaign_connector.inspection import build_diff, check_campaign, iter_send_changes
+    from campaign_connector.outputs import atomic_output
     from campaign_connector.store import Store
-    from campaign_connector.store.results import iter_diff
     from campaign_connector.store.runs import find_run
 
+    format = format.for_output(_output_file(output, db))
     with Store.open(resolve_db_path(db), create=False) as store:
         a, b = find_run(store, run_a), find_run(store, run_b)
-        summary = build_diff(store, a, b)
-        format.to_format()(summary, iter_diff(store, a.id, b.id), sys.stdout)
+        check_campaign(store, [b, a], campaign)
+        summary = build_diff(store, a, b, user=user, campaign=campaign)
+        with atomic_output(output, newline="") as out:
+            format.to_format()(summary, iter_send_changes(store, a, b, user=user, campaign=campaign), out)
+    if output is not None:
+        say(f"wrote the diff of {a.name} and {b.name} to {output}")
     if fail_on_change and summary.differences:
         raise typer.Exit(EXIT_ERROR)
 
@@ -302,13 +420,14 @@ def diff(
 @app.command()
 def runs(
     delete: str | None = typer.Option(None, "--delete", help="Delete this run (name or id)."),
+    format: RunsFormat = typer.Option(RunsFormat.table, "--format", help="table, json, csv or jsonl."),
     db: str | None = DbOption,
 ) -> None:
-    """The stored runs.
+    """The stored runs: config file and hash, horizon, counts, and the time each replay took.
 
-    Example: campaign-connector runs
+    Example: campaign-connector runs --format json
     """
-    from campaign_connector.render.commands import print_deleted_run, print_runs
+    from campaign_connector.render.commands import print_deleted_run
     from campaign_connector.store import Store
     from campaign_connector.store.runs import delete_run, list_runs
 
@@ -317,7 +436,7 @@ def runs(
             print_deleted_run(delete_run(store, delete))
             return
         stored = list_runs(store)
-    print_runs(stored)
+    format.to_format()(stored, sys.stdout)
 
 
 @app.command()
@@ -368,7 +487,7 @@ def generate(
     """
     from campaign_connector.config import load_config
     from campaign_connector.generate import example_config_path, generate_log, parse_start
-    from campaign_connector.render.console import DaysProgress
+    from campaign_connector.render.progress import DaysProgress
 
     workspace = load_config(config or example_config_path())
     with DaysProgress(days) as progress:
@@ -383,7 +502,7 @@ def schema() -> None:
 
     Example: campaign-connector schema > campaigns.schema.json
     """
-    from campaign_connector.jsonschema import schema_json
+    from campaign_connector.config.schema import schema_json
 
     print(schema_json())
 
@@ -398,7 +517,7 @@ def test_(
 
     Example: campaign-connector test scenarios/ --format junit -o scenarios.xml
     """
-    from campaign_connector.render.output import atomic_output
+    from campaign_connector.outputs import atomic_output
     from campaign_connector.scenarios import run_paths
 
     report = run_paths(paths)

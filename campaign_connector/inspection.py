@@ -6,25 +6,43 @@ Reads the store through ``store.results``; renders nothing (``report`` does that
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import groupby
 
+from campaign_connector import stats
 from campaign_connector.config import load_config_text
 from campaign_connector.engine import Engine
 from campaign_connector.errors import CampaignConnectorError, InputError, StoreError
 from campaign_connector.model import (
+    AllOf,
+    AnyOf,
     Campaign,
     Config,
     DecisionFilter,
+    Filter,
+    Not,
+    PerformedFilter,
+    ReceivedFilter,
     RunInfo,
+    SendChange,
     StoredDecision,
     TraceEntry,
     UserConversion,
 )
+from campaign_connector.names import check_name
+from campaign_connector.stats import Lift, SampleRatio
 from campaign_connector.store import Store, results
-from campaign_connector.store.events import load_timeline, log_fingerprint
+from campaign_connector.store.events import count_bot_clicks, load_timeline, log_fingerprint
 from campaign_connector.timeutil import TimeParseError, format_clock, format_duration, format_time, parse_time
-from campaign_connector.vocabulary import MAX_CHAIN_DEPTH, REASON_TEXT, REASONS, STATUSES
+from campaign_connector.vocabulary import (
+    DELIVERY_EVENTS,
+    INTERACTIONS,
+    MAX_CHAIN_DEPTH,
+    REASON_TEXT,
+    REASONS,
+    STATUSES,
+)
 
 #: Reasons a ``suppressed`` decision can carry (``exception`` is ``cancelled``'s), in rule order.
 SUPPRESSION_REASONS: tuple[str, ...] = tuple(r for r in REASONS if r != "exception")
@@ -56,10 +74,8 @@ def sends_filter(*, user: str | None = None, campaign: str | None = None, status
                  reason: str | None = None, since: str | None = None, before: str | None = None) -> DecisionFilter:
     """``sends``' options as a filter; an unknown status or reason, or a bad time, is an ``InputError`` naming
     the option and what is allowed."""
-    if status is not None and status not in STATUSES:
-        raise InputError(f"--status: unknown status {status!r} (allowed: {', '.join(STATUSES)})")
-    if reason is not None and reason not in REASONS:
-        raise InputError(f"--reason: unknown reason {reason!r} (allowed: {', '.join(REASONS)})")
+    check_name("status", status, STATUSES, "--status")
+    check_name("reason", reason, REASONS, "--reason")
     times: dict[str, int | None] = {}
     for option, value in (("since", since), ("before", before)):
         try:
@@ -70,13 +86,35 @@ def sends_filter(*, user: str | None = None, campaign: str | None = None, status
                           before=times["before"])
 
 
+def check_campaign(store: Store, runs: Iterable[RunInfo], campaign: str | None,
+                   where: str = "--campaign") -> str | None:
+    """``campaign`` if one of ``runs`` knows it (a follow-up of its config, or a campaign with decisions in
+    it), else an ``InputError`` listing the known ones with a did-you-mean."""
+    if campaign is None:
+        return None
+    runs = list(runs)
+    configs = [load_run_config(run) for run in runs]
+    if any(config is not None and any(c.id == campaign for c in config.campaigns if c.simulated)
+           for config in configs):
+        return campaign
+    seen = [name for run in runs for name in results.decision_campaigns(store, run.id)]
+    return check_name("campaign", campaign, campaign_order(configs, seen), where)
+
+
 # --------------------------------------------------------------------------------------------------
 # report
 
 
+#: Suppression reasons judged after the control bucket at the due time: a user suppressed for one of them
+#: reached the control split (and was not in control), so counts toward the sample-ratio check.
+SPLIT_REASONS: tuple[str, ...] = ("not_reachable", "quiet_hours", "frequency_cap", "max_recipients",
+                                  "rate_limit_expired")
+
+
 @dataclass(slots=True)
 class CampaignSummary:
-    """One campaign's counts in a run."""
+    """One campaign's counts in a run. Conversion figures are None for a campaign without conversion events
+    (and, in the totals, when no campaign has them)."""
 
     campaign: str
     """Config id (``*`` for the totals)."""
@@ -94,28 +132,67 @@ class CampaignSummary:
     """``suppressed`` per reason, every reason of ``SUPPRESSION_REASONS`` present."""
     pending: int = 0
     """``pending`` at the horizon."""
-    converted_sent: int = 0
-    """Sent decisions converted on the primary conversion event."""
-    converted_control: int = 0
-    """Control enrollments converted on the primary conversion event."""
+    converted_sent: int | None = None
+    """Sent decisions converted on the primary conversion event; None without conversion events."""
+    converted_control: int | None = None
+    """Control enrollments converted on the primary conversion event; None without conversion events."""
+    users_sent: int = 0
+    """Distinct users sent at least once."""
+    users_control: int = 0
+    """Distinct users enrolled in the campaign's control group."""
+    users_split: int = 0
+    """Distinct users who reached the control split (control, sent, or suppressed by a later rule)."""
+    converted_users_sent: int | None = None
+    """Distinct users converted after a send; None without conversion events."""
+    converted_users_control: int | None = None
+    """Distinct control users converted; None without conversion events."""
+    control_percent: int = 0
+    """The configured ``control_group`` percent (0: none)."""
+    lift: Lift | None = None
+    """Sent over control, per user; None without conversion events, a control group, or users on a side."""
+    sample_ratio: SampleRatio | None = None
+    """The control share against ``control_percent``; None without a control group or users."""
+
+    @property
+    def has_conversions(self) -> bool:
+        """The campaign has conversion events (conversion figures apply)."""
+        return self.converted_sent is not None
+
+    rated_sent: int | None = None
+    """The sends conversion_rate_sent is a rate of when not all of ``sent`` (the totals: only the sends of
+    campaigns with conversion events)."""
+    rated_control: int | None = None
+    """Likewise for control enrollments."""
 
     @property
     def conversion_rate_sent(self) -> float | None:
-        """converted_sent / sent, 4 decimals; None without sends."""
-        return round(self.converted_sent / self.sent, 4) if self.sent else None
+        """converted_sent / sent, 4 decimals; None without sends or conversion events."""
+        base = self.sent if self.rated_sent is None else self.rated_sent
+        return round(self.converted_sent / base, 4) if base and self.converted_sent is not None else None
 
     @property
     def conversion_rate_control(self) -> float | None:
-        """converted_control / control, 4 decimals; None without control enrollments."""
-        return round(self.converted_control / self.control, 4) if self.control else None
+        """converted_control / control, 4 decimals; None without control enrollments or conversion events."""
+        base = self.control if self.rated_control is None else self.rated_control
+        return round(self.converted_control / base, 4) if base and self.converted_control is not None else None
 
     def add(self, other: CampaignSummary) -> None:
-        """Add another summary's counts into this one (for totals)."""
-        for name in ("triggered", "sent", "control", "cancelled", "suppressed", "pending", "converted_sent",
-                     "converted_control"):
+        """Add another summary's counts into this one (for totals); conversions only from campaigns that
+        have conversion events."""
+        for name in ("triggered", "sent", "control", "cancelled", "suppressed", "pending"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for reason, count in other.suppressed_by_reason.items():
             self.suppressed_by_reason[reason] = self.suppressed_by_reason.get(reason, 0) + count
+
+    def add_conversions(self, other: CampaignSummary) -> None:
+        """Add another summary's conversions and the sends and enrollments they are rates of (for totals
+        that count only campaigns with conversion events)."""
+        if other.converted_sent is None or other.converted_control is None:
+            return
+        self.converted_sent = (self.converted_sent or 0) + other.converted_sent
+        self.converted_control = (self.converted_control or 0) + other.converted_control
+        self.rated_sent = (self.rated_sent or 0) + other.sent
+        self.rated_control = (self.rated_control or 0) + other.control
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,13 +204,17 @@ class RunReport:
     campaigns: list[CampaignSummary]
     """In config order."""
     total: CampaignSummary
-    """All campaigns together (campaign ``*``)."""
+    """All campaigns together (campaign ``*``); its conversions only of campaigns with conversion events."""
     daily_sent: list[tuple[int, dict[str, int]]]
     """(UTC day start ms, campaign → sends) for days with sends, in day order."""
+    bot_clicks: int = 0
+    """Logged suspected bot clicks up to the run's horizon: read by the run, and ignored (SPEC §3.2)."""
 
 
 def build_report(store: Store, run: RunInfo) -> RunReport:
-    """Count a run's decisions per campaign, status and reason, its conversions, and its sends per day."""
+    """Count a run's decisions per campaign, status and reason, its conversions, and its sends per day; and for
+    campaigns with a control group, the per-user lift of sent over control and the sample-ratio check."""
+    config = load_run_config(run)
     by_campaign: dict[str, CampaignSummary] = {}
     for campaign, status, reason, count in results.status_counts(store, run.id):
         summary = by_campaign.setdefault(campaign, CampaignSummary(campaign))
@@ -144,30 +225,118 @@ def build_report(store: Store, run: RunInfo) -> RunReport:
             summary.suppressed_by_reason[key] = summary.suppressed_by_reason.get(key, 0) + count
         elif status in ("sent", "control", "cancelled", "pending"):
             setattr(summary, status, getattr(summary, status) + count)
-    for campaign, control, count in results.converted_counts(store, run.id):
-        summary = by_campaign.setdefault(campaign, CampaignSummary(campaign))
-        if control:
-            summary.converted_control += count
-        else:
-            summary.converted_sent += count
-    order = campaign_order([load_run_config(run)], by_campaign)
+    converted = {(campaign, control): n for campaign, control, n in results.converted_counts(store, run.id)}
+    converted_users = {(campaign, control): n for campaign, control, n in results.converted_users(store, run.id)}
+    users = {row[0]: row[1:] for row in results.user_counts(store, run.id, SPLIT_REASONS)}
+    order = campaign_order([config], by_campaign)
     campaigns = [by_campaign.get(c) or CampaignSummary(c) for c in order]
+    for summary in campaigns:
+        c = config.campaign(summary.campaign) if config else None
+        summary.users_sent, summary.users_control, summary.users_split = users.get(summary.campaign, (0, 0, 0))
+        summary.control_percent = c.control_group if c else 0
+        has_conversions = bool(c.conversion_events) if c else any(k[0] == summary.campaign for k in converted)
+        if has_conversions:
+            summary.converted_sent = converted.get((summary.campaign, False), 0)
+            summary.converted_control = converted.get((summary.campaign, True), 0)
+            summary.converted_users_sent = converted_users.get((summary.campaign, False), 0)
+            summary.converted_users_control = converted_users.get((summary.campaign, True), 0)
+        if summary.control_percent:
+            summary.sample_ratio = stats.sample_ratio(summary.users_control,
+                                                      summary.users_split - summary.users_control,
+                                                      summary.control_percent / 100)
+            if has_conversions:
+                summary.lift = stats.lift(summary.converted_users_sent or 0, summary.users_sent,
+                                          summary.converted_users_control or 0, summary.users_control)
     total = CampaignSummary("*")
     for summary in campaigns:
         total.add(summary)
+        total.add_conversions(summary)
     days: dict[int, dict[str, int]] = {}
     for day, campaign, count in results.daily_sent(store, run.id):
         days.setdefault(day, {})[campaign] = count
-    return RunReport(run, campaigns, total, sorted(days.items()))
+    bots = count_bot_clicks(store, run.until) if run.until is not None else 0
+    return RunReport(run, campaigns, total, sorted(days.items()), bots)
 
 
 # --------------------------------------------------------------------------------------------------
 # diff
 
 
+#: The kinds of a per-user send change; ``unchanged`` pairs are counted, not listed.
+CHANGE_KINDS: tuple[str, ...] = ("gained", "lost", "moved", "unchanged")
+
+
+def pair_sends(user_id: str, campaign: str, a: list[StoredDecision], b: list[StoredDecision]) -> list[SendChange]:
+    """Pair one user's sends of one campaign in two runs (``a`` and ``b``: that user's decisions of it, any
+    status): sends at the same ``sent_at`` pair first (``unchanged``), then the rest pair in time order
+    (``moved``); what is left is ``lost`` (A) or ``gained`` (B). Each side of an unpaired send shows the other
+    run's decision on the same trigger event, when there is one. In time order."""
+    sends_a = sorted((d for d in a if d.status == "sent"), key=lambda d: (d.sent_at or 0, d.seq))
+    sends_b = sorted((d for d in b if d.status == "sent"), key=lambda d: (d.sent_at or 0, d.seq))
+    pairs: list[tuple[StoredDecision | None, StoredDecision | None]] = []
+    left_a: list[StoredDecision] = []
+    left_b: list[StoredDecision] = []
+    i = j = 0
+    while i < len(sends_a) and j < len(sends_b):  # a merge on sent_at: equal times pair
+        ta, tb = sends_a[i].sent_at or 0, sends_b[j].sent_at or 0
+        if ta == tb:
+            pairs.append((sends_a[i], sends_b[j]))
+            i, j = i + 1, j + 1
+        elif ta < tb:
+            left_a.append(sends_a[i])
+            i += 1
+        else:
+            left_b.append(sends_b[j])
+            j += 1
+    left_a += sends_a[i:]
+    left_b += sends_b[j:]
+    moved = min(len(left_a), len(left_b))
+    pairs += zip(left_a[:moved], left_b[:moved], strict=True)
+    by_event_a = {d.trigger_event_id: d for d in a if d.status != "sent"}
+    by_event_b = {d.trigger_event_id: d for d in b if d.status != "sent"}
+    pairs += [(d, by_event_b.get(d.trigger_event_id)) for d in left_a[moved:]]
+    pairs += [(by_event_a.get(d.trigger_event_id), d) for d in left_b[moved:]]
+    changes = []
+    for side_a, side_b in pairs:
+        sent_a = side_a is not None and side_a.status == "sent"
+        sent_b = side_b is not None and side_b.status == "sent"
+        if sent_a and sent_b:
+            kind = "unchanged" if side_a.sent_at == side_b.sent_at else "moved"  # type: ignore[union-attr]
+        else:
+            kind = "lost" if sent_a else "gained"
+        changes.append(SendChange(kind, user_id, campaign, side_a, side_b))
+    changes.sort(key=lambda c: min(x.sent_at or 0 for x in (c.a, c.b) if x is not None and x.status == "sent"))
+    return changes
+
+
+def _by_user(decisions: Iterable[StoredDecision]) -> Iterator[tuple[str, list[StoredDecision]]]:
+    for user_id, rows in groupby(decisions, key=lambda d: d.user_id):
+        yield user_id, list(rows)
+
+
+def send_changes(a: Iterable[StoredDecision], b: Iterable[StoredDecision]) -> Iterator[SendChange]:
+    """Every send of two runs paired per user and campaign (``pair_sends``), ``unchanged`` ones included.
+    ``a`` and ``b`` are the runs' decisions ordered by user_id (as ``results.iter_decisions`` gives them): they
+    are merged user by user, so memory holds one user's decisions."""
+    users_a, users_b = _by_user(a), _by_user(b)
+    next_a, next_b = next(users_a, None), next(users_b, None)
+    while next_a is not None or next_b is not None:
+        rows_a: list[StoredDecision] = []
+        rows_b: list[StoredDecision] = []
+        if next_a is not None and (next_b is None or next_a[0] <= next_b[0]):
+            user_id, rows_a = next_a
+            next_a = next(users_a, None)
+        if next_b is not None and (not rows_a or next_b[0] == user_id):
+            user_id, rows_b = next_b
+            next_b = next(users_b, None)
+        for campaign in sorted({d.campaign for d in rows_a} | {d.campaign for d in rows_b}):
+            yield from pair_sends(user_id, campaign, [d for d in rows_a if d.campaign == campaign],
+                                  [d for d in rows_b if d.campaign == campaign])
+
+
 @dataclass(slots=True)
 class CampaignDiff:
-    """One campaign's changes between run A and run B."""
+    """One campaign's sends compared between run A and run B, per user."""
 
     campaign: str
     """Config id."""
@@ -176,48 +345,93 @@ class CampaignDiff:
     sent_b: int = 0
     """Sends in run B."""
     gained: int = 0
-    """Sent in B, not in A."""
+    """Sends in B without a pair in A."""
     lost: int = 0
-    """Sent in A, not in B."""
+    """Sends in A without a pair in B."""
     moved: int = 0
-    """Sent in both, at different times."""
-    changed: int = 0
-    """Other differences (status, reason, due time, variant, channels; or only one run has the decision)."""
+    """Paired sends at another ``sent_at``."""
+    unchanged: int = 0
+    """Paired sends at the same ``sent_at``."""
+    users_gained: int = 0
+    """Users with more sends of it in B than in A."""
+    users_lost: int = 0
+    """Users with fewer sends of it in B than in A."""
+    conversions_a: int | None = None
+    """Sends converted (primary conversion event) in run A; None when it has no conversion events."""
+    conversions_b: int | None = None
+    """Likewise in run B."""
+
+    @property
+    def conversions_change(self) -> int | None:
+        """``conversions_b - conversions_a``; None without conversion events."""
+        if self.conversions_a is None or self.conversions_b is None:
+            return None
+        return self.conversions_b - self.conversions_a
+
+    @property
+    def changes(self) -> int:
+        """Sends gained, lost or moved."""
+        return self.gained + self.lost + self.moved
 
 
 @dataclass(frozen=True, slots=True)
 class RunDiff:
-    """``diff``'s summary; the changed decisions are streamed separately by ``results.iter_diff``."""
+    """``diff``'s summary; the changes themselves are streamed by ``iter_send_changes``."""
 
     run_a: RunInfo
     """Baseline."""
     run_b: RunInfo
     """What-if."""
     campaigns: list[CampaignDiff]
-    """Campaigns with at least one change, in run B's config order (then A's, then by id)."""
+    """Campaigns with a send in either run, in run B's config order (then A's, then by id)."""
 
     @property
     def differences(self) -> int:
-        """Changed decisions in all."""
-        return sum(c.gained + c.lost + c.moved + c.changed for c in self.campaigns)
+        """Sends gained, lost or moved in all."""
+        return sum(c.changes for c in self.campaigns)
 
 
-def build_diff(store: Store, run_a: RunInfo, run_b: RunInfo) -> RunDiff:
-    """Per-campaign counts of gained, lost, moved and changed decisions between two runs."""
-    changes: dict[str, CampaignDiff] = {}
-    for campaign, change, count in results.diff_counts(store, run_a.id, run_b.id):
-        entry = changes.setdefault(campaign, CampaignDiff(campaign))
-        setattr(entry, change, count)
-    sent_a = results.sent_counts(store, run_a.id)
-    sent_b = results.sent_counts(store, run_b.id)
-    order = campaign_order([load_run_config(run_b), load_run_config(run_a)], changes)
-    campaigns = []
-    for campaign in order:
-        if campaign in changes:
-            entry = changes[campaign]
-            entry.sent_a, entry.sent_b = sent_a.get(campaign, 0), sent_b.get(campaign, 0)
-            campaigns.append(entry)
-    return RunDiff(run_a, run_b, campaigns)
+def iter_send_changes(store: Store, run_a: RunInfo, run_b: RunInfo, *, user: str | None = None,
+                      campaign: str | None = None, unchanged: bool = False) -> Iterator[SendChange]:
+    """The sends gained, lost and moved between two runs (and ``unchanged`` ones when asked), by user_id, then
+    campaign, then time; streamed."""
+    filt = DecisionFilter(user=user, campaign=campaign)
+    for change in send_changes(results.iter_decisions(store, run_a.id, filt),
+                               results.iter_decisions(store, run_b.id, filt)):
+        if unchanged or change.kind != "unchanged":
+            yield change
+
+
+def build_diff(store: Store, run_a: RunInfo, run_b: RunInfo, *, user: str | None = None,
+               campaign: str | None = None) -> RunDiff:
+    """Per campaign: sends gained, lost, moved and unchanged, users gained and lost, and the change in
+    conversions, between two runs (optionally for one user or campaign)."""
+    entries: dict[str, CampaignDiff] = {}
+    per_user: dict[tuple[str, str], int] = {}
+    for change in iter_send_changes(store, run_a, run_b, user=user, campaign=campaign, unchanged=True):
+        entry = entries.setdefault(change.campaign, CampaignDiff(change.campaign))
+        setattr(entry, change.kind, getattr(entry, change.kind) + 1)
+        sent_a = change.a is not None and change.a.status == "sent"
+        sent_b = change.b is not None and change.b.status == "sent"
+        entry.sent_a += sent_a
+        entry.sent_b += sent_b
+        key = (change.campaign, change.user_id)
+        per_user[key] = per_user.get(key, 0) + sent_b - sent_a
+    for (name, _), delta in per_user.items():
+        if delta > 0:
+            entries[name].users_gained += 1
+        elif delta < 0:
+            entries[name].users_lost += 1
+    configs = [load_run_config(run_b), load_run_config(run_a)]
+    if user is None:  # per-user conversions are not counted apart
+        converted = [{c: n for c, control, n in results.converted_counts(store, run.id) if not control}
+                     for run in (run_a, run_b)]
+        for name, entry in entries.items():
+            if any(config is not None and (c := config.campaign(name)) is not None and c.conversion_events
+                   for config in configs):
+                entry.conversions_a, entry.conversions_b = converted[0].get(name, 0), converted[1].get(name, 0)
+    order = campaign_order(configs, entries)
+    return RunDiff(run_a, run_b, [entries[name] for name in order if name in entries])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -244,10 +458,24 @@ class Explanation:
     """Decision ``seq`` → what would have changed its outcome."""
     notes: list[str]
     """Warnings about the explanation (log changed since the run, trace unavailable, re-run differs)."""
+    hidden: dict[str, int] = field(default_factory=dict)
+    """Event name → how many of the user's events were left out of the timeline as unrelated to the campaigns
+    explained (all shown with ``all_events``)."""
+    since: int | None = None
+    """Only entries and decisions at or after this time (ms)."""
+    until: int | None = None
+    """Only entries and decisions at or before this time (ms)."""
 
 
-def build_explanation(store: Store, run: RunInfo, user_id: str, campaign: str | None = None) -> Explanation:
+def build_explanation(store: Store, run: RunInfo, user_id: str, campaign: str | None = None, *,
+                      all_events: bool = False, since: int | None = None,
+                      until: int | None = None) -> Explanation:
     """Re-run the engine for one user with a trace, and explain each stored decision.
+
+    The timeline keeps the events that matter to the campaigns explained (``relevant_events``: their
+    triggers, exceptions, conversion events, audience and caps, and any event a trigger, exception, cap or
+    conversion line of theirs names) and counts the rest, unless ``all_events``; ``since`` and ``until``
+    (inclusive, ms) narrow the timeline and the decisions (by trigger time).
 
     The engine is pure and deterministic, so the re-run reproduces the stored per-user decisions as long as
     the event log has not changed since the run (checked by fingerprint; a change is a note).
@@ -259,12 +487,19 @@ def build_explanation(store: Store, run: RunInfo, user_id: str, campaign: str | 
     if not every and not events:
         raise StoreError(f"no events or decisions for user {user_id!r} in run {run.name!r} "
                          "(check the user id; `campaign-connector sends --run RUN` lists who has decisions)")
-    if campaign is not None:
-        if trace is not None:
-            trace = [t for t in trace if t.kind in ("event", "synthetic") or t.campaign == campaign]
-        if not any(d.campaign == campaign for d in every):
-            notes.append(f"user {user_id!r} has no decisions for campaign {campaign!r} in run {run.name!r}")
-    shown = [d for d in every if campaign is None or d.campaign == campaign]
+    if campaign is not None and not any(d.campaign == campaign for d in every):
+        notes.append(f"user {user_id!r} has no decisions for campaign {campaign!r} in run {run.name!r}")
+    hidden: dict[str, int] = {}
+    if trace is not None:
+        def within(time: int) -> bool:
+            return (since is None or time >= since) and (until is None or time <= until)
+
+        trace = [t for t in trace if within(t.time) and (t.kind in EVENT_KINDS or campaign in (None, t.campaign))]
+        if not all_events and config is not None:
+            scope = [c for c in config.campaigns if c.simulated and campaign in (None, c.id)]
+            trace, hidden = _relevant_trace(trace, relevant_events(config, scope), {c.id for c in scope})
+    shown = [d for d in every if campaign in (None, d.campaign) and (since is None or d.triggered_at >= since)
+             and (until is None or d.triggered_at <= until)]
     shown.sort(key=lambda d: d.seq)
     hints: dict[int, str] = {}
     for d in shown:
@@ -273,7 +508,71 @@ def build_explanation(store: Store, run: RunInfo, user_id: str, campaign: str | 
             hints[d.seq] = hint
     conversions = [c for c in results.user_conversions(store, run.id, user_id)
                    if campaign is None or c.campaign == campaign]
-    return Explanation(run, user_id, campaign, trace, shown, conversions, hints, notes)
+    conversions = [c for c in conversions if (since is None or c.time >= since) and (until is None or c.time <= until)]
+    return Explanation(run, user_id, campaign, trace, shown, conversions, hints, notes, hidden, since, until)
+
+
+#: Trace kinds that are events of the timeline (the others are what the engine did about them).
+EVENT_KINDS = frozenset({"event", "synthetic"})
+
+
+def _filter_events(item: Filter | None) -> set[str]:
+    """The event names an audience filter reads: ``performed`` events, and receipts for ``received``."""
+    if item is None:
+        return set()
+    if isinstance(item, PerformedFilter):
+        return {item.event}
+    if isinstance(item, ReceivedFilter):
+        return set(DELIVERY_EVENTS)
+    if isinstance(item, Not):
+        return _filter_events(item.item)
+    if isinstance(item, AllOf | AnyOf):
+        return set().union(*(_filter_events(i) for i in item.items))
+    return set()
+
+
+def relevant_events(config: Config, campaigns: Iterable[Campaign]) -> frozenset[str]:
+    """The event names that can matter to ``campaigns``: their triggers' and exceptions' events, conversion
+    events, the events their audience reads, and receipts when frequency caps apply to them; plus the
+    synthetic conversion events."""
+    names = {"perform_conversion_event"}
+    for c in campaigns:
+        for trigger in (*c.triggers, *c.exceptions):
+            if trigger.interaction is not None:
+                names.add(INTERACTIONS[trigger.interaction].base_event if trigger.interaction in INTERACTIONS
+                          else trigger.interaction)
+            if trigger.event is not None:
+                names.add(trigger.event)
+        names.update(conversion.event for conversion in c.conversion_events)
+        names |= _filter_events(c.audience)
+        if c.frequency_capping and config.workspace.frequency_caps:
+            names |= DELIVERY_EVENTS
+    return frozenset(names)
+
+
+def _event_name(entry: TraceEntry) -> str:
+    words = entry.text.split()
+    return words[2] if words[:2] == ["ignored", "logged"] and len(words) > 2 else (words[0] if words else "")
+
+
+def _relevant_trace(trace: list[TraceEntry], names: frozenset[str],
+                    campaigns: set[str]) -> tuple[list[TraceEntry], dict[str, int]]:
+    """The trace without the events that neither have a relevant name, nor are of one of ``campaigns`` (their
+    own sends, enrollments, opens), nor are named (by their id) by a line about those campaigns; and how many
+    were left out per event name."""
+    mentioned = " ".join(t.text for t in trace if t.kind not in EVENT_KINDS)
+    kept: list[TraceEntry] = []
+    hidden: dict[str, int] = {}
+    for entry in trace:
+        if entry.kind in EVENT_KINDS:
+            name = _event_name(entry)
+            event_id = entry.text.rsplit("(", 1)[-1].rstrip(")") if entry.text.endswith(")") else ""
+            if (name not in names and entry.campaign not in campaigns
+                    and not (event_id and f"({event_id})" in mentioned)):
+                hidden[name] = hidden.get(name, 0) + 1
+                continue
+        kept.append(entry)
+    return kept, dict(sorted(hidden.items(), key=lambda item: (-item[1], item[0])))
 
 
 def _trace(store: Store, run: RunInfo, user_id: str, config: Config | None,

@@ -9,6 +9,7 @@ where a tuple is several times cheaper to create than a frozen dataclass.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import PurePath
 from typing import Any, Literal, NamedTuple
 
 # --------------------------------------------------------------------------------------------------
@@ -388,6 +389,8 @@ class Event(NamedTuple):
     """Event properties (JSON object)."""
     synthetic: bool = False
     """Made by the replay (receipt, control enrollment, conversion), not logged."""
+    bot: bool = False
+    """A suspected bot click (Currents ``is_suspected_bot_click``): kept and shown, but inert in the replay."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -515,6 +518,13 @@ class RunInfo:
     """Events read."""
     users: int
     """Users replayed."""
+    seconds: float | None = None
+    """How long the replay took (None for runs stored before it was recorded)."""
+
+    @property
+    def config_name(self) -> str:
+        """The config file's name, without its folder."""
+        return PurePath(self.config_path).name
 
 
 class StoredDecision(NamedTuple):
@@ -573,51 +583,21 @@ class UserConversion(NamedTuple):
     """Whether that decision was a control enrollment."""
 
 
-#: The decision fields shown for each side of a changed decision.
-DIFF_SIDE_FIELDS: tuple[str, ...] = ("status", "reason", "detail", "due_at", "sent_at", "variant", "channels")
+class SendChange(NamedTuple):
+    """One send of a user and campaign compared between run A and run B (SPEC §5.2 ``diff``)."""
 
-
-class DiffSide(NamedTuple):
-    """One run's version of a matched decision."""
-
-    seq: int
-    """Processing order within its run."""
-    status: str
-    """Status."""
-    reason: str | None
-    """Reason."""
-    detail: str | None
-    """Detail."""
-    due_at: int | None
-    """ms."""
-    sent_at: int | None
-    """ms."""
-    variant: str | None
-    """Variant."""
-    channels: tuple[str, ...]
-    """Channels."""
-
-
-class DiffRow(NamedTuple):
-    """A decision that differs between run A and run B (missing on one side, or with different fields)."""
-
-    change: str
-    """``gained`` (sent in B, not in A), ``lost`` (sent in A, not in B), ``moved`` (sent in both at different
-    times), ``changed`` (anything else that differs)."""
+    kind: str
+    """``gained`` (an unpaired send in B), ``lost`` (an unpaired send in A), ``moved`` (paired, another
+    ``sent_at``), ``unchanged`` (paired, the same ``sent_at``)."""
     user_id: str
     """The user."""
     campaign: str
     """The follow-up."""
-    trigger_event_id: str
-    """The triggering event."""
-    trigger: str
-    """The trigger's name."""
-    triggered_at: int
-    """ms."""
-    a: DiffSide | None
-    """Run A's decision, None if A has none."""
-    b: DiffSide | None
-    """Run B's decision, None if B has none."""
+    a: StoredDecision | None
+    """Run A's side: its send; for a gained send, A's decision on the same trigger event if any (why A did not
+    send it)."""
+    b: StoredDecision | None
+    """Run B's side, likewise."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -650,6 +630,12 @@ class Health:
     """ms of the earliest event."""
     last_event: int | None
     """ms of the latest event."""
+    tables: dict[str, int] = field(default_factory=dict)
+    """Table → rows, every table of the database (read by sqlite-utils' introspection)."""
+    views: list[str] = field(default_factory=list)
+    """The database's views (the readable ones: ``store.schema.READABLE_VIEWS``)."""
+    missing_views: list[str] = field(default_factory=list)
+    """Readable views this version creates that the database lacks."""
 
     @property
     def ok(self) -> bool:

@@ -44,6 +44,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import tempfile
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -60,6 +61,7 @@ from campaign_connector.model import Config
 from campaign_connector.store import Store
 from campaign_connector.store.events import (
     count_events,
+    count_global_control_overrides,
     iter_timelines,
     last_event_time,
     log_fingerprint,
@@ -121,14 +123,18 @@ def run_replay(
     workers: int = 1,
     db_path: Path | None = None,
     progress: Progress | None = None,
+    replace: bool = False,
 ) -> RunInfo:
     """Replay the stored log through ``config`` up to ``until`` (default: the last logged event) and store the
     decisions as a complete run named ``name`` (default ``run-N``); returns the run.
 
-    ``workers`` > 1 needs ``db_path``, the database file ``store`` was opened on; without it (or for
-    ``:memory:``) the replay runs with one worker. A taken ``name`` is a ``StoreError`` before anything runs.
+    ``workers`` > 1 processes open the database file ``store`` was opened on (``db_path`` overrides it); an
+    in-memory database runs with one worker. A taken ``name`` is a ``StoreError`` before anything runs, unless
+    ``replace``: then the new run replaces the old one when it completes.
     """
-    used = workers if workers > 1 and db_path is not None and str(db_path) != ":memory:" else 1
+    started = time.monotonic()
+    db_path = Path(db_path if db_path is not None else store.path)
+    used = workers if workers > 1 and str(db_path) != ":memory:" else 1
     text = config.text
     run = create_run(
         store,
@@ -141,6 +147,7 @@ def run_replay(
         engine_version=ENGINE_VERSION,
         options={},
         until=None,
+        replace=replace,
     )
     try:
         with tempfile.TemporaryDirectory(prefix="campaign-connector-replay-") as folder:
@@ -151,7 +158,7 @@ def run_replay(
                 fingerprint = log_fingerprint(store)
                 total = count_events(store, horizon) if progress is not None and horizon is not None else 0
                 scratches, parts = ([], []) if horizon is None else _replay_users(
-                    store, config, run.id, horizon, fingerprint, Path(db_path or ":memory:"), used, progress, total,
+                    store, config, run.id, horizon, fingerprint, db_path, used, progress, total,
                     Path(folder))
             seq_base = 0
             for scratch, part in zip(scratches, parts, strict=True):
@@ -165,10 +172,10 @@ def run_replay(
         }
         with store.atomic():
             record_run_source(store, run.id, log_fingerprint=fingerprint, until=horizon, options=options)
-            changed = _apply_cross_user(store, run.id, config)
+            changed = _apply_cross_user(store, run.id, config, horizon)
             counts = _counts(store, run.id, config, parts, changed)
             complete_run(store, run.id, counts=counts, events=sum(p.events for p in parts),
-                         users=sum(p.users for p in parts))
+                         users=sum(p.users for p in parts), seconds=round(time.monotonic() - started, 3))
     except BaseException:
         with suppress(CampaignConnectorError):  # if the database is busy, the next create_run clears the run
             discard_run(store, run.id)
@@ -331,15 +338,30 @@ def _replay_in_workers(
 # After the per-user pass
 
 
-def _apply_cross_user(store: Store, run_id: int, config: Config) -> set[str]:
-    """Apply ``max_recipients`` and ``rate_limit``; return the campaigns whose decisions they changed."""
+def replay_warnings(store: Store, config: Config) -> list[str]:
+    """What a replay of ``config`` over the stored users ignores, as one line each: users-file
+    ``global_control_group: true`` without a workspace global control group (SPEC §4.1 edges)."""
+    if config.workspace.global_control_group is not None:
+        return []
+    marked = count_global_control_overrides(store)
+    if not marked:
+        return []
+    users = "user is" if marked == 1 else "users are"
+    return [f"{marked:,} {users} marked global_control_group: true in the users file, but the workspace has no "
+            "global_control_group: ignored (add workspace.global_control_group to use it)"]
+
+
+def _apply_cross_user(store: Store, run_id: int, config: Config, until: int | None) -> set[str]:
+    """Apply ``max_recipients`` and ``rate_limit`` (sends it moves past ``until`` stay pending); return the
+    campaigns whose decisions they changed."""
     changed = set()
     for campaign in config.campaigns:
         if campaign.max_recipients is not None and apply_send_changes(store, run_id, apply_max_recipients(
                 (Send(*row) for row in iter_sends(store, run_id, campaign.id)), campaign.max_recipients)):
             changed.add(campaign.id)
         if campaign.rate_limit_per_minute is not None and apply_send_changes(store, run_id, apply_rate_limit(
-                (Send(*row) for row in iter_sends(store, run_id, campaign.id)), campaign.rate_limit_per_minute)):
+                (Send(*row) for row in iter_sends(store, run_id, campaign.id)), campaign.rate_limit_per_minute,
+                until)):
             changed.add(campaign.id)
     return changed
 

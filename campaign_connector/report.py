@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any, TextIO
 
 from rich import box
 from rich.cells import cell_len
+from rich.columns import Columns
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.padding import Padding
 from rich.table import Table
@@ -29,9 +30,10 @@ from campaign_connector.inspection import (
     RunDiff,
     RunReport,
 )
-from campaign_connector.model import DIFF_SIDE_FIELDS, DiffRow, DiffSide, RunInfo, StoredDecision
+from campaign_connector.model import RunInfo, SendChange, StoredDecision
+from campaign_connector.stats import MIN_USERS, Lift, SampleRatio
 from campaign_connector.timeutil import DAY_MS, format_time
-from campaign_connector.vocabulary import DECISION_FIELDS, REASON_TEXT
+from campaign_connector.vocabulary import DECISION_FIELDS, REASON_TEXT, STATUSES
 
 #: Rows a terminal table shows before saying how many more there are.
 TABLE_ROWS = 50
@@ -50,7 +52,9 @@ def _int(n: int) -> str:
     return f"{n:,}"
 
 
-def _rate(count: int, rate: float | None) -> str:
+def _rate(count: int | None, rate: float | None) -> str:
+    if count is None:
+        return "–"  # no conversion events: no figure, not 0
     return f"{_int(count)}" if rate is None else f"{_int(count)} ({rate:.1%})"
 
 
@@ -114,6 +118,26 @@ def write_sends_jsonl(decisions: Iterable[StoredDecision], run_name: str, out: T
         out.write(line.translate(_LINE_SEPARATORS) + "\n")
         count += 1
     return count
+
+
+def write_sends_json(decisions: Iterable[StoredDecision], run_name: str, out: TextIO) -> int:
+    """One JSON array of decision objects, one per line (streamed); returns the rows written."""
+    count = 0
+    out.write("[")
+    for d in decisions:
+        line = json.dumps(decision_record(d, run_name), ensure_ascii=False, separators=(",", ":"))
+        out.write(("\n" if not count else ",\n") + line.translate(_LINE_SEPARATORS))
+        count += 1
+    out.write("\n]\n" if count else "]\n")
+    return count
+
+
+def write_sends_parquet(decisions: Iterable[StoredDecision], run_name: str, out: TextIO) -> int:
+    """The decisions as Parquet (``tables.decision_schema``) into ``out``'s binary buffer; returns the rows."""
+    from campaign_connector.tables import decision_batches, decision_schema, write_parquet
+
+    out.flush()
+    return write_parquet(decision_batches(decisions, run_name), out.buffer, decision_schema())
 
 
 def offset(start: int, ms: int | None) -> str:
@@ -245,6 +269,65 @@ def more_rows_note(shown: int, total: int, command: str) -> str | None:
     return f"showing {_int(shown)} of {_int(total)} rows ({_int(total - shown)} more); all of them: {command}"
 
 
+class FoldingTable:
+    """A table that never cuts a number or a word: laid out as columns when the width allows every cell whole
+    (the ``wrap`` columns wrapped between words), else folded into one block of ``header: value`` lines per
+    row. The last row is a footer (set off by a rule) when ``footer`` is set."""
+
+    def __init__(self, title: str, headers: list[str], rows: list[list[str]], *, right: Iterable[int] = (),
+                 wrap: Iterable[int] = (), footer: list[str] | None = None) -> None:
+        self.title = title
+        """Shown above the table (and above the blocks)."""
+        self.headers = headers
+        """Column headers."""
+        self.rows = rows
+        """Cells, one list per row."""
+        self.right = frozenset(right)
+        """Indices of right-aligned (numeric) columns."""
+        self.wrap = frozenset(wrap)
+        """Indices of text columns that may wrap between words."""
+        self.footer = footer
+        """A totals row, or None."""
+
+    def _min_width(self, column: int) -> int:
+        cells = [self.headers[column], *(row[column] for row in self._all_rows())]
+        if column in self.wrap:
+            return max(cell_len(word) for cell in cells for word in (cell.split() or [""]))
+        return max(cell_len(cell) for cell in cells)
+
+    def _all_rows(self) -> list[list[str]]:
+        return [*self.rows, *([self.footer] if self.footer else [])]
+
+    def needed_width(self) -> int:
+        """The narrowest width that shows every cell whole as columns."""
+        return sum(self._min_width(i) for i in range(len(self.headers))) + _GAP * (len(self.headers) - 1)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if self.needed_width() <= options.max_width:
+            table = Table(title=self.title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD,
+                          pad_edge=False, collapse_padding=True, show_footer=self.footer is not None)
+            for i, header in enumerate(self.headers):
+                table.add_column(header, footer=self.footer[i] if self.footer else "",
+                                 justify="right" if i in self.right else "left", no_wrap=i not in self.wrap,
+                                 min_width=self._min_width(i) if i in self.wrap else None, overflow="fold")
+            for row in self.rows:
+                table.add_row(*row)
+            yield table
+            return
+        yield Text(self.title, style="table.title")
+        label = max(cell_len(h) for h in self.headers)
+        width = max(options.max_width - label - 2, 1)
+        for n, row in enumerate(self._all_rows()):
+            yield Text()
+            for header, cell in zip(self.headers, row, strict=True):
+                lines = Text(cell).wrap(console, width, overflow="fold") if cell else [Text()]
+                style = "bold" if self.footer and n == len(self.rows) else ""
+                yield Text(f"{header:<{label}}: ", style="bold").append(lines[0].plain, style=style)
+                for line in lines[1:]:
+                    yield Text(" " * (label + 2) + line.plain)
+        yield Text()
+
+
 # --------------------------------------------------------------------------------------------------
 # report
 
@@ -252,7 +335,29 @@ def report_columns() -> list[str]:
     """The csv header of ``report``: ``suppressed_<reason>`` for every suppression reason, in rule order."""
     return ["campaign", "triggered", "sent", "control", "cancelled", "suppressed",
             *(f"suppressed_{r}" for r in SUPPRESSION_REASONS), "pending", "converted_sent", "converted_control",
-            "conversion_rate_sent", "conversion_rate_control"]
+            "conversion_rate_sent", "conversion_rate_control", *(f"lift_{k}" for k in LIFT_KEYS),
+            *(f"sample_ratio_{k}" for k in SAMPLE_RATIO_KEYS)]
+
+
+#: The keys of a campaign's ``lift`` object (SPEC §5.2).
+LIFT_KEYS: tuple[str, ...] = ("rate_sent", "rate_control", "difference", "ci95_low", "ci95_high", "p_value")
+#: The keys of a campaign's ``sample_ratio`` object (SPEC §5.2).
+SAMPLE_RATIO_KEYS: tuple[str, ...] = ("expected_control", "observed_control", "p_value")
+
+
+def _figure(value: float) -> float:
+    """A statistic for the machine formats: six significant digits (stable across platforms' last bits)."""
+    return float(f"{value:.6g}")
+
+
+def lift_record(lift: Lift | None) -> dict[str, float] | None:
+    """A lift as a JSON object (``LIFT_KEYS``), or None."""
+    return None if lift is None else {key: _figure(getattr(lift, key)) for key in LIFT_KEYS}
+
+
+def sample_ratio_record(ratio: SampleRatio | None) -> dict[str, float] | None:
+    """A sample-ratio check as a JSON object (``SAMPLE_RATIO_KEYS``), or None."""
+    return None if ratio is None else {key: _figure(getattr(ratio, key)) for key in SAMPLE_RATIO_KEYS}
 
 
 def summary_record(s: CampaignSummary) -> dict[str, Any]:
@@ -262,6 +367,7 @@ def summary_record(s: CampaignSummary) -> dict[str, Any]:
         "cancelled": s.cancelled, "suppressed": s.suppressed, "suppressed_by_reason": dict(s.suppressed_by_reason),
         "pending": s.pending, "converted_sent": s.converted_sent, "converted_control": s.converted_control,
         "conversion_rate_sent": s.conversion_rate_sent, "conversion_rate_control": s.conversion_rate_control,
+        "lift": lift_record(s.lift), "sample_ratio": sample_ratio_record(s.sample_ratio),
     }
 
 
@@ -269,6 +375,57 @@ def run_record(run: RunInfo) -> dict[str, Any]:
     """The identifying fields of a run."""
     return {"name": run.name, "id": run.id, "created_at": run.created_at, "config_hash": run.config_hash,
             "until": format_time(run.until)}
+
+
+#: The keys of a run in ``runs --format json/csv/jsonl``, in order.
+RUN_LIST_KEYS: tuple[str, ...] = (
+    "name", "id", "created_at", "config_file", "config_path", "config_hash", "until", "events", "users",
+    "decisions", *STATUSES, "seconds",
+)
+
+
+def runs_records(runs: Iterable[RunInfo]) -> list[dict[str, Any]]:
+    """Stored runs as JSON objects (``RUN_LIST_KEYS``): the config file, its hash, the horizon, the counts and
+    the time the replay took (null for runs stored before it was recorded)."""
+    records = []
+    for run in runs:
+        totals = run.counts.get("totals", {})
+        records.append({
+            "name": run.name, "id": run.id, "created_at": run.created_at, "config_file": run.config_name,
+            "config_path": run.config_path, "config_hash": run.config_hash, "until": format_time(run.until),
+            "events": run.events, "users": run.users, "decisions": totals.get("triggered", 0),
+            **{status: totals.get(status, 0) for status in STATUSES}, "seconds": run.seconds,
+        })
+    return records
+
+
+def write_runs_json(runs: list[RunInfo], out: TextIO) -> None:
+    """``runs --format json``: an array of ``runs_records``."""
+    out.write(json.dumps(runs_records(runs), indent=2, ensure_ascii=False) + "\n")
+
+
+def write_runs_jsonl(runs: list[RunInfo], out: TextIO) -> None:
+    """``runs --format jsonl``: one run per line."""
+    for record in runs_records(runs):
+        out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+def write_runs_csv(runs: list[RunInfo], out: TextIO) -> None:
+    """``runs --format csv``: ``RUN_LIST_KEYS`` columns, null → empty."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(RUN_LIST_KEYS)
+    for record in runs_records(runs):
+        writer.writerow("" if record[key] is None else record[key] for key in RUN_LIST_KEYS)
+
+
+def runs_table(runs: list[RunInfo]) -> FoldingTable:
+    """The stored runs for the terminal: config file and hash, horizon, counts, the time the replay took."""
+    rows = [[record["name"], str(record["id"]), record["created_at"], record["config_file"],
+             record["config_hash"][:12], record["until"] or "-", _int(record["events"]), _int(record["users"]),
+             _int(record["decisions"]), _int(record["sent"]),
+             "-" if record["seconds"] is None else f"{record['seconds']:.1f} s"] for record in runs_records(runs)]
+    return FoldingTable("Runs", ["name", "id", "created", "config", "sha256", "until", "events", "users",
+                                 "decisions", "sent", "took"], rows, right={1, 6, 7, 8, 9, 10})
 
 
 def report_json(rep: RunReport) -> str:
@@ -279,67 +436,125 @@ def report_json(rep: RunReport) -> str:
         "total": {k: v for k, v in summary_record(rep.total).items() if k != "campaign"},
         "daily_sent": [{"date": _day(day), "sent": sum(counts.values()), "campaigns": counts}
                        for day, counts in rep.daily_sent],
+        "bot_clicks": rep.bot_clicks,
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def report_csv_rows(rep: RunReport, empty: Any = "") -> Iterator[list[Any]]:
+    """One row per campaign, cells in ``report_columns()`` order; a figure that does not apply is ``empty``."""
+    for s in rep.campaigns:
+        row = [s.campaign, s.triggered, s.sent, s.control, s.cancelled, s.suppressed,
+               *(s.suppressed_by_reason.get(reason, 0) for reason in SUPPRESSION_REASONS),
+               s.pending, *(empty if v is None else v for v in (s.converted_sent, s.converted_control,
+                                                                s.conversion_rate_sent, s.conversion_rate_control))]
+        for record, keys in ((lift_record(s.lift), LIFT_KEYS),
+                             (sample_ratio_record(s.sample_ratio), SAMPLE_RATIO_KEYS)):
+            row.extend(empty if record is None else record[key] for key in keys)
+        yield row
+
+
+def write_report_jsonl(rep: RunReport, out: TextIO) -> None:
+    """``report --format jsonl``: one campaign's JSON object per line (with the run's name)."""
+    for s in rep.campaigns:
+        out.write(json.dumps({"run": rep.run.name, **summary_record(s)}, ensure_ascii=False,
+                             separators=(",", ":")) + "\n")
+
+
+def write_report_parquet(rep: RunReport, out: TextIO) -> None:
+    """``report --format parquet``: the csv's columns, typed, into ``out``'s binary buffer."""
+    from campaign_connector.tables import report_table, write_parquet
+
+    out.flush()
+    write_parquet(report_table(rep), out.buffer)
 
 
 def write_report_csv(rep: RunReport, out: TextIO) -> None:
     """``report --format csv``: one row per campaign, columns ``report_columns()``."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(report_columns())
-    for s in rep.campaigns:
-        row = [s.campaign, s.triggered, s.sent, s.control, s.cancelled, s.suppressed,
-               *(s.suppressed_by_reason.get(reason, 0) for reason in SUPPRESSION_REASONS),
-               s.pending, s.converted_sent, s.converted_control,
-               "" if s.conversion_rate_sent is None else s.conversion_rate_sent,
-               "" if s.conversion_rate_control is None else s.conversion_rate_control]
-        writer.writerow(row)
+    writer.writerows(report_csv_rows(rep))
+
+
+def _lift_cells(s: CampaignSummary) -> list[str]:
+    """The lift table's cells of a campaign: users and conversion rates sent / control, the difference with its
+    95% interval, the p-value, the sample-ratio check, and what to make of it."""
+    lift, ratio = s.lift, s.sample_ratio
+    users = f"{_int(s.users_sent)} / {_int(s.users_control)}"
+    if lift is None:
+        cells = [users, "–", "–", "–"]
+    else:
+        cells = [users, f"{lift.rate_sent:.1%} / {lift.rate_control:.1%}",
+                 f"{lift.difference * 100:+.1f}pp [{lift.ci95_low * 100:+.1f}, {lift.ci95_high * 100:+.1f}]",
+                 _p_value(lift.p_value)]
+    cells.append("–" if ratio is None else f"{ratio.observed_control:.1%} (configured {ratio.expected_control:.0%}, "
+                 f"p {_p_value(ratio.p_value)})")
+    notes = []
+    if lift is not None and lift.too_small:
+        notes.append(f"sample too small to judge (under {MIN_USERS} users on a side)")
+    elif lift is None and s.converted_sent is None:
+        notes.append("no conversion events")
+    if ratio is not None and ratio.mismatch:
+        notes.append("warning: sample ratio mismatch (the control share is unlike the configured one)")
+    cells.append("; ".join(notes))
+    return cells
+
+
+def _p_value(p: float) -> str:
+    return "<0.0001" if p < 0.0001 else f"{p:.4f}"
 
 
 def report_renderables(rep: RunReport) -> list[RenderableType]:
-    """The per-campaign table, the suppressed-by-reason table (when any), and the daily sends chart."""
+    """The per-campaign table, the lift table (campaigns with a control group), the suppressed-by-reason table
+    (when any), and the daily sends chart. Tables fold into one record per block when too narrow."""
     until = f", until {format_time(rep.run.until)}" if rep.run.until is not None else ""
-    table = Table(title=f"Run {rep.run.name} ({rep.run.created_at}{until})", title_justify="left",
-                  header_style="bold", show_footer=bool(rep.campaigns), box=box.SIMPLE_HEAD, pad_edge=False,
-                  collapse_padding=True)
     total = rep.total
-    columns = [
-        ("campaign", "total", "left"), ("triggered", _int(total.triggered), "right"),
-        ("sent", _int(total.sent), "right"), ("control", _int(total.control), "right"),
-        ("cancelled", _int(total.cancelled), "right"), ("suppressed", _int(total.suppressed), "right"),
-        ("pending", _int(total.pending), "right"),
-        ("conv. sent", _rate(total.converted_sent, total.conversion_rate_sent), "right"),
-        ("conv. ctrl", _rate(total.converted_control, total.conversion_rate_control), "right"),
-    ]
-    for header, footer, justify in columns:
-        table.add_column(header, footer=footer, justify=justify, no_wrap=True)  # type: ignore[arg-type]
-    for s in rep.campaigns:
-        table.add_row(s.campaign, _int(s.triggered), _int(s.sent), _int(s.control), _int(s.cancelled),
-                      _int(s.suppressed), _int(s.pending), _rate(s.converted_sent, s.conversion_rate_sent),
-                      _rate(s.converted_control, s.conversion_rate_control))
+    table = FoldingTable(
+        f"Run {rep.run.name} ({rep.run.created_at}{until})",
+        ["campaign", "triggered", "sent", "control", "cancelled", "suppressed", "pending", "conv. sent",
+         "conv. ctrl"],
+        [[s.campaign, _int(s.triggered), _int(s.sent), _int(s.control), _int(s.cancelled), _int(s.suppressed),
+          _int(s.pending), _rate(s.converted_sent, s.conversion_rate_sent),
+          _rate(s.converted_control, s.conversion_rate_control)] for s in rep.campaigns],
+        right=range(1, 9),
+        footer=["total", _int(total.triggered), _int(total.sent), _int(total.control), _int(total.cancelled),
+                _int(total.suppressed), _int(total.pending), _rate(total.converted_sent, total.conversion_rate_sent),
+                _rate(total.converted_control, total.conversion_rate_control)] if rep.campaigns else None,
+    )
     out: list[RenderableType] = [table]
     if not rep.total.triggered:
         out.append(Text("This run has no decisions."))
-    reasons = Table(title="Suppressed by reason", title_justify="left", header_style="bold", box=box.SIMPLE_HEAD,
-                    pad_edge=False, collapse_padding=True)
-    reasons.add_column("campaign")
-    reasons.add_column("reason")
-    reasons.add_column("count", justify="right")
-    reasons.add_column("meaning")
-    for s in rep.campaigns:
-        for reason, count in s.suppressed_by_reason.items():
-            if count:
-                reasons.add_row(s.campaign, reason, _int(count), REASON_TEXT.get(reason, ""))
-    if reasons.row_count:
-        out.append(reasons)
+    if rep.bot_clicks:
+        out.append(Text(f"{rep.bot_clicks:,} suspected bot clicks in the log were ignored: they trigger, cancel and "
+                        "convert nothing."))
+    if any(s.converted_sent is None for s in rep.campaigns) and rep.campaigns:
+        out.append(Text("conv.: sends (control enrollments) followed by the primary conversion event; – a campaign "
+                        "without conversion events (the total counts only campaigns with them)", style="dim"))
+    tested = [s for s in rep.campaigns if s.sample_ratio is not None or s.lift is not None]
+    if tested:
+        out.append(FoldingTable(
+            "Conversions per user, sent against control (difference in percentage points, 95% Newcombe interval)",
+            ["campaign", "users sent / ctrl", "converted", "difference [95% CI]", "p", "control share", "verdict"],
+            [[s.campaign, *_lift_cells(s)] for s in tested], right=range(1, 5), wrap={3, 5, 6},
+        ))
+    reasons = [[s.campaign, reason, _int(count), REASON_TEXT.get(reason, "")]
+               for s in rep.campaigns for reason, count in s.suppressed_by_reason.items() if count]
+    if reasons:
+        out.append(FoldingTable("Suppressed by reason", ["campaign", "reason", "count", "meaning"], reasons,
+                                right={2}, wrap={3}))
     if rep.daily_sent:
         out.append(daily_chart(rep.daily_sent, [s.campaign for s in rep.campaigns]))
     return out
 
 
+#: The marks of the campaigns in the terminal chart (cycled): each campaign its own character as well as its
+#: own colour, so the chart reads without colour (NO_COLOR, a pipe, colour blindness).
+CHART_MARKS: tuple[str, ...] = ("█", "▒", "#", "=", "+", "*", "o", "x", "~", "%", "@", "/")
+
+
 def daily_chart(days: list[tuple[int, dict[str, int]]], order: list[str]) -> RenderableType:
-    """Sends per UTC day as horizontal bars stacked by campaign (one colour each, legend below); runs longer
-    than ``CHART_MAX_DAYS`` days are charted per week (weeks start on Monday)."""
+    """Sends per UTC day as horizontal bars stacked by campaign — each its own mark and colour, legend below;
+    runs longer than ``CHART_MAX_DAYS`` days are charted per week (weeks start on Monday)."""
     label = "day"
     buckets: list[tuple[int, dict[str, int]]] = days
     if days[-1][0] - days[0][0] >= CHART_MAX_DAYS * DAY_MS:
@@ -350,7 +565,8 @@ def daily_chart(days: list[tuple[int, dict[str, int]]], order: list[str]) -> Ren
             for campaign, count in counts.items():
                 week[campaign] = week.get(campaign, 0) + count
         buckets = sorted(weeks.items())
-    colours = {c: PALETTE[i % len(PALETTE)] for i, c in enumerate(order)}
+    everyone = order + sorted({c for _, counts in buckets for c in counts} - set(order))
+    styles = {c: (CHART_MARKS[i % len(CHART_MARKS)], PALETTE[i % len(PALETTE)]) for i, c in enumerate(everyone)}
     top = max(sum(counts.values()) for _, counts in buckets)
     chart = Table(title=f"Sends per UTC {'day' if label == 'day' else 'week'}", title_justify="left",
                   box=None, header_style="bold", padding=(0, 1))
@@ -361,31 +577,41 @@ def daily_chart(days: list[tuple[int, dict[str, int]]], order: list[str]) -> Ren
         bar = Text()
         done = 0
         cumulative = 0
-        for campaign in order + sorted(set(counts) - set(order)):
+        for campaign in everyone:
             if counts.get(campaign):
                 cumulative += counts[campaign]
                 length = round(cumulative / top * CHART_WIDTH) - done
-                bar.append("█" * length, style=colours.get(campaign, "white"))
+                mark, colour = styles[campaign]
+                bar.append(mark * length, style=colour)
                 done += length
         chart.add_row(_day(start), _int(sum(counts.values())), bar)
-    legend = Text()
-    for campaign in order:
-        if any(counts.get(campaign) for _, counts in buckets):
-            legend.append("█ ", style=colours[campaign]).append(campaign + "  ")
-    return Group(chart, legend) if len(colours) > 1 else chart
+    shown = [c for c in everyone if any(counts.get(c) for _, counts in buckets)]
+    if len(shown) < 2:
+        return chart
+    legend = [Text(styles[c][0] * 2, style=styles[c][1]).append(f" {c}", style="") for c in shown]
+    return Group(chart, Columns(legend, padding=(0, 2)))
 
 
 # --------------------------------------------------------------------------------------------------
 # diff
 
+#: The fields shown for each side of a send change.
+DIFF_SIDE_FIELDS: tuple[str, ...] = ("status", "reason", "detail", "trigger_event_id", "triggered_at", "due_at",
+                                     "sent_at", "variant", "channels")
+
 #: diff's csv columns.
 DIFF_COLUMNS: tuple[str, ...] = (
-    "change", "user_id", "campaign", "trigger_event_id", "trigger", "triggered_at",
-    *(f"a_{f}" for f in DIFF_SIDE_FIELDS), *(f"b_{f}" for f in DIFF_SIDE_FIELDS),
+    "change", "user_id", "campaign", *(f"a_{f}" for f in DIFF_SIDE_FIELDS), *(f"b_{f}" for f in DIFF_SIDE_FIELDS),
+)
+
+#: diff's per-campaign keys (json), in order.
+CAMPAIGN_DIFF_KEYS: tuple[str, ...] = (
+    "campaign", "sent_a", "sent_b", "gained", "lost", "moved", "unchanged", "users_gained", "users_lost",
+    "conversions_a", "conversions_b", "conversions_change",
 )
 
 
-def _side_record(side: DiffSide | None) -> dict[str, Any] | None:
+def _side_record(side: StoredDecision | None) -> dict[str, Any] | None:
     if side is None:
         return None
     record: dict[str, Any] = {}
@@ -395,20 +621,29 @@ def _side_record(side: DiffSide | None) -> dict[str, Any] | None:
     return record
 
 
-def diff_record(row: DiffRow) -> dict[str, Any]:
-    """A changed decision as a JSON object; ``a``/``b`` are null when that run has no such decision."""
-    return {"change": row.change, "user_id": row.user_id, "campaign": row.campaign,
-            "trigger_event_id": row.trigger_event_id, "trigger": row.trigger,
-            "triggered_at": format_time(row.triggered_at), "a": _side_record(row.a), "b": _side_record(row.b)}
+def diff_record(row: SendChange) -> dict[str, Any]:
+    """A send change as a JSON object; ``a``/``b`` are null when that run has no decision to show."""
+    return {"change": row.kind, "user_id": row.user_id, "campaign": row.campaign, "a": _side_record(row.a),
+            "b": _side_record(row.b)}
+
+
+def diff_csv_row(row: SendChange) -> list[Any]:
+    """A send change as csv cells (``DIFF_COLUMNS``): null → empty, channels ``;``-joined."""
+    cells: list[Any] = [row.kind, row.user_id, row.campaign]
+    for side in (row.a, row.b):
+        values = _side_record(side) or {}
+        for name in DIFF_SIDE_FIELDS:
+            value = values.get(name)
+            cells.append(";".join(value) if isinstance(value, list) else "" if value is None else value)
+    return cells
 
 
 def campaign_diff_record(c: CampaignDiff) -> dict[str, Any]:
-    """A campaign's diff counts as a JSON object."""
-    return {"campaign": c.campaign, "sent_a": c.sent_a, "sent_b": c.sent_b, "gained": c.gained, "lost": c.lost,
-            "moved": c.moved, "changed": c.changed}
+    """A campaign's diff counts as a JSON object (``CAMPAIGN_DIFF_KEYS``)."""
+    return {key: getattr(c, key) for key in CAMPAIGN_DIFF_KEYS}
 
 
-def write_diff_json(summary: RunDiff, rows: Iterable[DiffRow], out: TextIO) -> None:
+def write_diff_json(summary: RunDiff, rows: Iterable[SendChange], out: TextIO) -> None:
     """``diff --format json``: one JSON document; its ``changes`` array is written one element per line."""
     head = {"run_a": run_record(summary.run_a), "run_b": run_record(summary.run_b),
             "differences": summary.differences, "campaigns": [campaign_diff_record(c) for c in summary.campaigns]}
@@ -421,53 +656,61 @@ def write_diff_json(summary: RunDiff, rows: Iterable[DiffRow], out: TextIO) -> N
     out.write("\n]}\n")
 
 
-def write_diff_csv(rows: Iterable[DiffRow], out: TextIO) -> None:
-    """``diff --format csv``: one row per changed decision, columns ``DIFF_COLUMNS`` (null → empty)."""
+def write_diff_jsonl(rows: Iterable[SendChange], out: TextIO) -> None:
+    """``diff --format jsonl``: one send change per line."""
+    for row in rows:
+        out.write(json.dumps(diff_record(row), ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+def write_diff_parquet(rows: Iterable[SendChange], out: TextIO) -> None:
+    """``diff --format parquet``: the csv's columns, times as timestamps, into ``out``'s binary buffer."""
+    from campaign_connector.tables import diff_table, write_parquet
+
+    out.flush()
+    write_parquet(diff_table(rows), out.buffer)
+
+
+def write_diff_csv(rows: Iterable[SendChange], out: TextIO) -> None:
+    """``diff --format csv``: one row per send change, columns ``DIFF_COLUMNS`` (null → empty)."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(DIFF_COLUMNS)
     for row in rows:
-        record = diff_record(row)
-        cells: list[Any] = [record[c] for c in DIFF_COLUMNS[:6]]
-        for side in ("a", "b"):
-            values = record[side] or {}
-            for name in DIFF_SIDE_FIELDS:
-                value = values.get(name)
-                cells.append(";".join(value) if isinstance(value, list) else "" if value is None else value)
-        writer.writerow(cells)
+        writer.writerow(diff_csv_row(row))
 
 
-def _side_text(side: DiffSide | None, triggered_at: int) -> str:
+def _side_text(side: StoredDecision | None) -> str:
+    """``sent 2026-01-05T10:00:00Z``, ``suppressed frequency_cap``, or ``(no decision)``."""
     if side is None:
         return "(no decision)"
-    if side.sent_at is not None:
-        return f"{side.status} {offset(triggered_at, side.sent_at)}"
-    text = side.status + (f" {side.reason}" if side.reason else "")
-    if side.due_at is not None:
-        text += f", due {offset(triggered_at, side.due_at)}"
-    return text
+    if side.status == "sent":
+        return f"sent {format_time(side.sent_at)}"
+    return side.status + (f" {side.reason}" if side.reason else "")
 
 
-def diff_renderables(summary: RunDiff, rows: Iterable[DiffRow]) -> list[RenderableType]:
-    """The per-campaign table and the changed decisions table (``rows`` should be limited by the caller)."""
+def _signed(n: int | None) -> str:
+    return "–" if n is None else f"{n:+,}" if n else "0"
+
+
+def diff_renderables(summary: RunDiff, rows: Iterable[SendChange]) -> list[RenderableType]:
+    """The per-campaign table and the send changes (``rows`` should be limited by the caller)."""
     a, b = summary.run_a.name, summary.run_b.name
-    if not summary.campaigns:
+    if not summary.differences:
         return [Text(f"no differences between {a} and {b}")]
-    table = Table(title=f"{a} → {b}: sends per campaign", title_justify="left", header_style="bold",
-                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
-    table.add_column("campaign")
-    for header in (f"sent ({a})", f"sent ({b})", "gained", "lost", "moved", "changed"):
-        table.add_column(header, justify="right")
-    for c in summary.campaigns:
-        table.add_row(c.campaign, _int(c.sent_a), _int(c.sent_b), _int(c.gained), _int(c.lost), _int(c.moved),
-                      _int(c.changed))
-    changes = Table(title="Changed decisions (sent and due times are offsets from triggered_at)",
-                    title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False,
-                    collapse_padding=True)
-    for header in ("user_id", "campaign", "triggered_at", "change", a, b):
-        changes.add_column(header, overflow="fold", no_wrap=header in ("user_id", "campaign", "triggered_at", "change"))
-    for row in rows:
-        changes.add_row(row.user_id, row.campaign, format_time(row.triggered_at), row.change,
-                        _side_text(row.a, row.triggered_at), _side_text(row.b, row.triggered_at))
+    table = FoldingTable(
+        f"{a} → {b}: sends per campaign, paired per user",
+        ["campaign", f"sent ({a})", f"sent ({b})", "gained", "lost", "moved", "unchanged", "users +", "users −",
+         "conversions Δ"],
+        [[c.campaign, _int(c.sent_a), _int(c.sent_b), _int(c.gained), _int(c.lost), _int(c.moved),
+          _int(c.unchanged), _int(c.users_gained), _int(c.users_lost), _signed(c.conversions_change)]
+         for c in summary.campaigns],
+        right=range(1, 10),
+    )
+    changes = FoldingTable(
+        "Sends gained, lost and moved",
+        ["user_id", "campaign", "change", a, b],
+        [[row.user_id, row.campaign, row.kind, _side_text(row.a), _side_text(row.b)] for row in rows],
+        wrap={3, 4},
+    )
     return [table, changes]
 
 
@@ -498,6 +741,26 @@ def _decision_lines(d: StoredDecision, hint: str | None) -> list[tuple[str, str]
     return lines
 
 
+def explain_record(ex: Explanation) -> dict[str, Any]:
+    """``explain --format json``: the user, the timeline, each decision (its §4.2 fields, and ``what_if``),
+    the conversions, the events not shown (per event name) and the notes."""
+    decisions = []
+    for d in ex.decisions:
+        record = decision_record(d, ex.run.name)
+        record["what_if"] = ex.hints.get(d.seq)
+        decisions.append(record)
+    return {
+        "run": run_record(ex.run), "user_id": ex.user_id, "campaign": ex.campaign,
+        "since": format_time(ex.since), "until": format_time(ex.until),
+        "timeline": None if ex.trace is None else [
+            {"time": format_time(t.time), "kind": t.kind, "campaign": t.campaign, "text": t.text} for t in ex.trace],
+        "events_not_shown": ex.hidden, "decisions": decisions,
+        "conversions": [{"time": format_time(c.time), "campaign": c.campaign, "conversion_index": c.conversion_index,
+                         "event_id": c.event_id, "control": c.control} for c in ex.conversions],
+        "notes": ex.notes,
+    }
+
+
 def explain_renderables(ex: Explanation) -> list[RenderableType]:
     """Header, the replayed timeline (when available), each decision with its reason and what would have
     changed it, and the conversions."""
@@ -510,6 +773,11 @@ def explain_renderables(ex: Explanation) -> list[RenderableType]:
         for entry in ex.trace:
             timeline.add_row(format_time(entry.time), entry.kind, entry.campaign or "", entry.text)
         out.append(timeline if ex.trace else Text("Timeline: no events."))
+        if ex.hidden:
+            counts = ", ".join(f"{name} {count:,}" for name, count in ex.hidden.items())
+            out.append(Text(f"{sum(ex.hidden.values()):,} other events not shown ({counts}): they match no "
+                            "trigger, exception, conversion, audience or cap of the campaigns explained; "
+                            "--all-events shows them", style="dim"))
     out.append(Text("Decisions", style="bold"))
     if not ex.decisions:
         out.append(Text("  none"))

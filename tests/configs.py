@@ -43,14 +43,17 @@ campaigns:
 """
 
 #: The inspection tests' workspace: a click on ``newsletter`` triggers ``followup_email`` (an hour later,
-#: cancelled by a purchase) and ``discount_push``. followup_email comes before discount_push (not alphabetical).
+#: cancelled by a purchase) and ``discount_push``, both converting on a purchase. followup_email comes before
+#: discount_push (not alphabetical).
 NEWSLETTER_WITH_DISCOUNT = _NEWSLETTER + """\
+    conversion_events: [{event: purchase}]
   - id: discount_push
     channels: [push, email]
     status: active
     published_at: 2026-01-03T00:00:00Z
     triggers:
       - {interaction: click_email, campaign: newsletter}
+    conversion_events: [{event: purchase}]
 """
 
 #: ``explain``'s workspace: the newsletter's follow-up, and ``holdout_push`` on opens with a 50% control group.

@@ -87,7 +87,7 @@ def test_diff_table_piped_keeps_campaign_names_and_cells_whole(replayed: Path, m
     assert {c["campaign"] for c in data["campaigns"]} <= firsts
     rows = [line.split() for line in table.stdout.splitlines() if line.startswith(" u") and "user_id" not in line]
     shown = [(c["user_id"], c["campaign"], c["change"]) for c in data["changes"][:len(rows)]]
-    assert [(r[0], r[1], r[3]) for r in rows] == shown  # one line per change: nothing folded under it
+    assert [(r[0], r[1], r[2]) for r in rows] == shown  # one line per change: nothing folded under it
 
 
 @pytest.mark.parametrize(("content", "fmt", "must", "must_not"), [

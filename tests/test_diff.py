@@ -1,5 +1,5 @@
-"""`diff`: decisions matched by (user_id, campaign, trigger_event_id) between two runs; sends gained, lost and
-moved per campaign, and every changed decision with both sides."""
+"""`diff` (SPEC §5.2): each user's sends of a campaign paired in time order between two runs — unchanged,
+moved, gained, lost — counted per campaign with the users gained and lost, and listed with both sides."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from reportkit import BASE, base_db, decision, invoke, store_run, text
 
-from campaign_connector.report import DIFF_COLUMNS
+from campaign_connector.inspection import pair_sends
+from campaign_connector.report import CAMPAIGN_DIFF_KEYS, DIFF_COLUMNS
 from campaign_connector.store import Store
-from campaign_connector.store.results import iter_diff
+from campaign_connector.store.results import StoredDecision
 
 #: BASE with one decision of each kind of change, stored in another processing order.
 WHATIF = [
@@ -40,36 +41,76 @@ def db(tmp_path: Path) -> Path:
     return path
 
 
+def _d(seq: int, status: str, sent: str | None, event: str = "e", reason: str | None = None) -> StoredDecision:
+    ms = None if sent is None else int(sent) * 1000
+    return StoredDecision(seq, "u", "c", status, reason, None, "t", None, f"{event}{seq}" if event == "e" else event,
+                          0, ms, ms, None, ())
+
+
+#: (sends in A as (status, sent_at s), in B, expected kinds in time order)
+PAIRING = [
+    ("same time is unchanged", [("sent", "10")], [("sent", "10")], ["unchanged"]),
+    ("another time is moved", [("sent", "10")], [("sent", "20")], ["moved"]),
+    ("only in B is gained", [], [("sent", "10")], ["gained"]),
+    ("only in A is lost", [("sent", "10")], [], ["lost"]),
+    ("equal times pair first, the rest in time order", [("sent", "10"), ("sent", "30")],
+     [("sent", "30"), ("sent", "40")], ["moved", "unchanged"]),
+    ("a third send is gained, not a change of the others", [("sent", "10"), ("sent", "20")],
+     [("sent", "10"), ("sent", "20"), ("sent", "30")], ["unchanged", "unchanged", "gained"]),
+    ("suppressed decisions are not sends", [("suppressed", None)], [("sent", "10")], ["gained"]),
+    ("a decision that changed without sending is no change", [("cancelled", None)], [("suppressed", None)], []),
+]
+
+
+@pytest.mark.parametrize(("rule", "a", "b", "kinds"), PAIRING, ids=[case[0] for case in PAIRING])
+def test_sends_pair_in_time_order_per_user_and_campaign(rule: str, a: list[tuple[str, str | None]],
+                                                         b: list[tuple[str, str | None]], kinds: list[str]) -> None:
+    side_a = [_d(i, status, sent) for i, (status, sent) in enumerate(a)]
+    side_b = [_d(i, status, sent) for i, (status, sent) in enumerate(b)]
+    assert [c.kind for c in pair_sends("u", "c", side_a, side_b)] == kinds
+
+
+def test_an_unpaired_send_shows_the_other_runs_decision_on_the_same_trigger() -> None:
+    a = [_d(1, "sent", "10", event="click-1")]
+    b = [_d(1, "suppressed", None, event="click-1", reason="frequency_cap")]
+    (change,) = pair_sends("u", "c", a, b)
+    assert (change.kind, change.a.status, change.b.reason) == ("lost", "sent", "frequency_cap")  # type: ignore[union-attr]
+
+
 DIFF_TABLE = """\
-base → whatif: sends per campaign
+base → whatif: sends per campaign, paired per user
 
- campaign        sent (base)  sent (whatif)  gained  lost  moved  changed
- ────────────────────────────────────────────────────────────────────────
- followup_email            1              2       1     0      1        2
- discount_push             1              1       1     1      0        0
+ campaign        sent (base)  sent (whatif)  gained  lost  moved  unchanged  users +  users −  conversions Δ
+ ───────────────────────────────────────────────────────────────────────────────────────────────────────────
+ followup_email            1              2       1     0      1          0        1        0             -1
+ discount_push             1              1       1     1      0          0        1        1              0
 
-Changed decisions (sent and due times are offsets from triggered_at)
+Sends gained, lost and moved
 
- user_id  campaign        triggered_at          change   base                  whatif
- ──────────────────────────────────────────────────────────────────────────────────────────────────
- u1       followup_email  2026-01-05T09:00:00Z  moved    sent +1h              sent +2h
- u2       followup_email  2026-01-05T11:00:00Z  changed  cancelled exception,  suppressed
-                                                         due +1h               quiet_hours, due +1h
- u3       discount_push   2026-01-02T08:00:00Z  gained   suppressed            sent +0
-                                                         before_publish
- u4       discount_push   2026-01-06T09:00:00Z  lost     sent +5m              suppressed
-                                                                               frequency_cap, due
-                                                                               +5m
- u4       followup_email  2026-01-31T23:00:00Z  changed  pending, due +1d 10h  (no decision)
- u5       followup_email  2026-01-07T09:00:00Z  gained   (no decision)         sent +1h
+ user_id  campaign        change  base                       whatif
+ ─────────────────────────────────────────────────────────────────────────────────────
+ u1       followup_email  moved   sent 2026-01-05T10:00:00Z  sent 2026-01-05T11:00:00Z
+ u3       discount_push   gained  suppressed before_publish  sent 2026-01-02T08:00:00Z
+ u4       discount_push   lost    sent 2026-01-06T09:05:00Z  suppressed frequency_cap
+ u5       followup_email  gained  (no decision)              sent 2026-01-07T10:00:00Z
 
 """
 
 
 def test_diff_table_golden(db: Path) -> None:
-    result = invoke(db, "diff", "base", "whatif")
+    result = invoke(db, "diff", "base", "whatif", columns=110)
     assert result.exit_code == 0, result.output
     assert text(result.stdout) == DIFF_TABLE
+
+
+def test_diff_table_folds_into_records_rather_than_cut_a_word(db: Path) -> None:
+    result = invoke(db, "diff", "base", "whatif", columns=60)
+    assert result.exit_code == 0, result.output
+    assert "…" not in result.stdout
+    assert "campaign     : followup_email\n" in result.stdout
+    assert "conversions Δ: -1\n" in result.stdout
+    for line in result.stdout.splitlines():
+        assert len(line.rstrip()) <= 60
 
 
 @pytest.mark.parametrize("fmt", ["table", "json", "csv"])
@@ -80,12 +121,13 @@ def test_diff_of_a_run_with_itself_is_empty(db: Path, fmt: str) -> None:
         assert result.stdout == "no differences between base and base\n"
     elif fmt == "json":
         document = json.loads(result.stdout)
-        assert (document["differences"], document["campaigns"], document["changes"]) == (0, [], [])
+        assert (document["differences"], document["changes"]) == (0, [])
+        assert all(c["gained"] == c["lost"] == c["moved"] == 0 for c in document["campaigns"])
     else:
         assert result.stdout == ",".join(DIFF_COLUMNS) + "\n"
 
 
-def test_fail_on_change_exits_1_when_the_runs_differ(db: Path) -> None:
+def test_fail_on_change_exits_1_when_a_send_was_gained_lost_or_moved(db: Path) -> None:
     assert invoke(db, "diff", "base", "whatif", "--fail-on-change").exit_code == 1
     assert invoke(db, "diff", "base", "whatif").exit_code == 0
 
@@ -93,21 +135,23 @@ def test_fail_on_change_exits_1_when_the_runs_differ(db: Path) -> None:
 def test_diff_json_counts_per_campaign_and_lists_both_sides(db: Path) -> None:
     result = invoke(db, "diff", "base", "whatif", "--format", "json")
     document = json.loads(result.stdout)
-    assert (document["run_a"]["name"], document["run_b"]["name"], document["differences"]) == ("base", "whatif", 6)
-    assert document["campaigns"] == [
-        {"campaign": "followup_email", "sent_a": 1, "sent_b": 2, "gained": 1, "lost": 0, "moved": 1, "changed": 2},
-        {"campaign": "discount_push", "sent_a": 1, "sent_b": 1, "gained": 1, "lost": 1, "moved": 0, "changed": 0},
-    ]
+    assert (document["run_a"]["name"], document["run_b"]["name"], document["differences"]) == ("base", "whatif", 4)
+    assert [list(c) for c in document["campaigns"]] == [list(CAMPAIGN_DIFF_KEYS)] * 2
+    assert document["campaigns"][0] == {
+        "campaign": "followup_email", "sent_a": 1, "sent_b": 2, "gained": 1, "lost": 0, "moved": 1, "unchanged": 0,
+        "users_gained": 1, "users_lost": 0, "conversions_a": 1, "conversions_b": 0, "conversions_change": -1}
     assert [(c["change"], c["user_id"], c["campaign"]) for c in document["changes"]] == [
-        ("moved", "u1", "followup_email"), ("changed", "u2", "followup_email"), ("gained", "u3", "discount_push"),
-        ("lost", "u4", "discount_push"), ("changed", "u4", "followup_email"), ("gained", "u5", "followup_email"),
+        ("moved", "u1", "followup_email"), ("gained", "u3", "discount_push"), ("lost", "u4", "discount_push"),
+        ("gained", "u5", "followup_email"),
     ]
-    lost = document["changes"][3]
-    assert lost["a"] == {"status": "sent", "reason": None, "detail": None, "due_at": "2026-01-06T09:05:00Z",
+    lost = document["changes"][2]
+    assert lost["a"] == {"status": "sent", "reason": None, "detail": None,
+                         "trigger_event_id": "e-u4-2026-01-06T09:00:00Z", "triggered_at": "2026-01-06T09:00:00Z",
+                         "due_at": "2026-01-06T09:05:00Z",
                          "sent_at": "2026-01-06T09:05:00Z", "variant": None, "channels": ["push", "email"]}
     assert (lost["b"]["status"], lost["b"]["reason"], lost["b"]["detail"]) == (
         "suppressed", "frequency_cap", "cap push 3/1 week")
-    assert document["changes"][5]["a"] is None and document["changes"][4]["b"] is None
+    assert document["changes"][3]["a"] is None
 
 
 def test_diff_csv_has_a_and_b_columns_and_parses_back(db: Path) -> None:
@@ -122,19 +166,30 @@ def test_diff_csv_has_a_and_b_columns_and_parses_back(db: Path) -> None:
 
 def test_diff_b_to_a_swaps_gained_and_lost(db: Path) -> None:
     document = json.loads(invoke(db, "diff", "whatif", "base", "--format", "json").stdout)
-    assert {c["campaign"]: (c["gained"], c["lost"]) for c in document["campaigns"]} == {
-        "followup_email": (0, 1), "discount_push": (1, 1)}
+    assert {c["campaign"]: (c["gained"], c["lost"], c["users_gained"], c["users_lost"])
+            for c in document["campaigns"]} == {"followup_email": (0, 1, 0, 1), "discount_push": (1, 1, 1, 1)}
 
 
-def test_diff_matches_repeated_keys_by_occurrence(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("option", "value", "expected"), [
+    ("--campaign", "discount_push", [("gained", "u3"), ("lost", "u4")]),
+    ("--user", "u1", [("moved", "u1")]),
+])
+def test_diff_filters_by_campaign_and_user(db: Path, option: str, value: str, expected: list[tuple[str, str]]) -> None:
+    document = json.loads(invoke(db, "diff", "base", "whatif", option, value, "--format", "json").stdout)
+    assert [(c["change"], c["user_id"]) for c in document["changes"]] == expected
+
+
+def test_users_gained_and_lost_count_users_whose_number_of_sends_changed(tmp_path: Path) -> None:
     db = tmp_path / "cc.db"
-    twice = [decision("u1", "f", "sent", "2026-01-05T09:00:00Z", event="e1", sent="2026-01-05T09:00:00Z"),
-             decision("u1", "f", "suppressed", "2026-01-05T09:00:00Z", event="e1", reason="already_pending")]
+    one = decision("u1", "f", "sent", "2026-01-05T09:00:00Z", event="e1", sent="2026-01-05T09:00:00Z")
+    two = decision("u1", "f", "sent", "2026-01-06T09:00:00Z", event="e2", sent="2026-01-06T09:00:00Z")
+    other = decision("u2", "f", "sent", "2026-01-06T09:00:00Z", event="e3", sent="2026-01-07T09:00:00Z")
     with Store.open(db) as store:
-        a = store_run(store, "a", twice)
-        b = store_run(store, "b", twice[:1])
-        assert [(r.change, r.a.status if r.a else None, r.b) for r in iter_diff(store, a.id, b.id)] == [
-            ("changed", "suppressed", None)]
+        store_run(store, "a", [one, two])
+        store_run(store, "b", [one, other])
+    document = json.loads(invoke(db, "diff", "a", "b", "--format", "json").stdout)
+    (f,) = document["campaigns"]
+    assert (f["unchanged"], f["lost"], f["gained"], f["users_lost"], f["users_gained"]) == (1, 1, 1, 1, 1)
 
 
 def test_diff_with_an_unknown_run_is_an_error(db: Path) -> None:

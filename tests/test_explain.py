@@ -75,10 +75,10 @@ def test_explain_shows_the_timeline_and_each_kind_of_decision(replayed: Path, us
         assert line in output
 
 
-def test_explain_campaign_keeps_events_and_that_campaigns_entries(replayed: Path) -> None:
-    result = invoke(replayed, "explain", CONTROL_USER, "--campaign", "followup_email", columns=200)
+def test_explain_campaign_keeps_that_campaigns_entries_and_with_all_events_every_event(replayed: Path) -> None:
+    result = invoke(replayed, "explain", CONTROL_USER, "--campaign", "followup_email", "--all-events", columns=200)
     output = text(result.stdout)
-    assert "open_email of newsletter" in output  # events, logged and synthetic, stay
+    assert "open_email of newsletter" in output  # events, logged and synthetic, stay with --all-events
     assert "of holdout_push" not in output.replace("enroll_in_control_group of holdout_push", "")
     assert "holdout_push: control" not in output
     assert output.endswith("Decisions\n  none\n")

@@ -123,7 +123,8 @@ def test_the_log_and_users_file_import_without_a_rejected_row(example: Config, t
     from campaign_connector.store import Store
 
     _generate(example, tmp_path / "a.csv.gz", users_file=tmp_path / "u.jsonl")
-    rows = sum(1 for _ in gzip.open(tmp_path / "a.csv.gz", "rt", encoding="utf-8")) - 1
+    with gzip.open(tmp_path / "a.csv.gz", "rt", encoding="utf-8") as lines:
+        rows = sum(1 for _ in lines) - 1
     with Store.open(":memory:", create=True) as store:
         events = import_event_files(store, [tmp_path / "a.csv.gz"])
         users = import_user_files(store, tmp_path / "u.jsonl")
@@ -334,7 +335,7 @@ def test_cli_generate_bad_start_is_a_usage_message(tmp_path: Path) -> None:
 
 
 def test_default_start_is_a_monday_before_the_sources_go_live(example: Config) -> None:
-    assert DEFAULT_START == date(2025, 12, 29) and DEFAULT_START.weekday() == 0
+    assert (DEFAULT_START, DEFAULT_START.weekday()) == (date(2025, 12, 29), 0)
     first_publication = min(c.published_at or 0 for c in example.campaigns if not c.simulated
                             and c.status == "active")
     assert parse_time(DEFAULT_START.isoformat()) < first_publication

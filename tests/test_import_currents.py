@@ -125,13 +125,12 @@ def test_currents_mapping_row_by_row(tmp_path: Path, shape: str, event_type: str
 
 @pytest.mark.parametrize("shape", ["avro", "flat", "envelope"])
 def test_external_user_id_as_the_user_key(tmp_path: Path, shape: str, store: Store) -> None:
+    """A user without an external_user_id is a record without a user under that key: skipped, not rejected."""
     path = write_source(tmp_path, shape, "users.messages.email.Send",
                         [BASE, {**BASE, "id": "ev-2", "external_user_id": None, "timezone": "Europe/Paris"}])
-    summary = import_event_files(store, [path], format="currents", user_key="external_user_id", skip_invalid=True)
+    summary = import_event_files(store, [path], format="currents", user_key="external_user_id")
     assert store.conn.execute("SELECT user_id FROM events").fetchall() == [("ext-1",)]
-    assert summary.rejected == 1
-    reject = json.loads((tmp_path / f"{path.name}.rejects.jsonl").read_text())
-    assert (reject["line"], reject["reason"]) == (2, "missing external_user_id (the --user-key field)")
+    assert (summary.rejected, summary.no_user) == (0, {"users.messages.email.Send": 1})
 
 
 def test_avro_by_extension_needs_no_format_option(tmp_path: Path, store: Store) -> None:
@@ -148,12 +147,12 @@ def test_currents_delivers_at_least_once_so_overlapping_exports_store_once(tmp_p
 
 @pytest.mark.parametrize(("line", "reason"), [
     ({"id": "x", "user_id": "u", "time": TIME},
-     "missing event_type (a Currents JSON row names its event type, e.g. users.messages.email.Click)"),
+     "no event type: the row has no event_type, its file's path has no event_type=TYPE folder, and no --event-type "
+     "was given (use one of these three)"),
     ({"event_type": "users.behaviors.CustomEvent", "id": "x", "user_id": "u", "time": TIME},
      "CustomEvent without a name"),
     ({"event_type": "users.behaviors.CustomEvent", "id": "x", "user_id": "u", "time": TIME, "name": "n",
       "properties": "{nope"}, "properties: not valid JSON"),
-    ({"event_type": "users.messages.email.Send", "id": "x", "time": TIME}, "missing user_id (the --user-key field)"),
     ({"event_type": "users.messages.email.Send", "id": "x", "user_id": "u", "time": {"long": -5}},
      "time: -5 is outside 1970..2199"),
 ])

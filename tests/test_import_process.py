@@ -96,7 +96,7 @@ def test_cli_skip_invalid_with_rejects_and_users(
 
 @pytest.mark.parametrize(("args", "message"), [
     (["import", "missing.csv"], "Error: missing.csv: no such file"),
-    (["import", "--format", "currents", "."], "Error: .: is a folder, not a file (give the file itself)"),
+    (["import-users", "."], "Error: .: is a folder, not a file (give the file itself)"),
     (["import-users", "missing.csv"], "Error: missing.csv: no such file"),
 ])
 def test_cli_file_errors_are_one_line(

@@ -84,7 +84,11 @@ def test_file_problems_are_one_line_each(store: Store, tmp_path: Path, name: str
 def test_a_missing_file_and_a_folder(store: Store, tmp_path: Path) -> None:
     assert fails(store, tmp_path / "nope.csv") == f"{tmp_path}/nope.csv: no such file".replace(
         f"{tmp_path}/nope.csv", "FILE")
-    assert fails(store, tmp_path) == "FILE: is a folder, not a file (give the file itself)"
+    empty = tmp_path / "export"
+    empty.mkdir()
+    (empty / "_SUCCESS").write_text("")
+    assert fails(store, empty) == ("FILE: no event files in this folder (1 other files; event files end in .avro, "
+                                   ".json, .jsonl, .ndjson, .csv, optionally .gz)")
 
 
 def test_a_missing_second_file_fails_before_anything_is_read(store: Store, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import fastavro
 import pytest
 import yaml
+from configs import EXAMPLE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -27,7 +28,6 @@ from campaign_connector.store import Store
 #: Slow: property tests over the readers and the loader.
 pytestmark = pytest.mark.slow
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "campaigns.example.yaml"
 
 #: Modest example counts keep the file at a few seconds; the bugs these found showed within a few hundred.
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))

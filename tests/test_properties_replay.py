@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from configs import EXAMPLE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +27,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
-CONFIG = load_config(ROOT / "campaigns.example.yaml")
+CONFIG = load_config(EXAMPLE)
 
 with (SAMPLE / "events.csv").open(newline="", encoding="utf-8") as handle:
     _reader = csv.reader(handle)

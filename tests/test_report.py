@@ -39,8 +39,8 @@ Suppressed by reason
 Sends per UTC day
  day         sent
  2026-01-05     1  ████████████████████████████████████████
- 2026-01-06     1  ████████████████████████████████████████
-█ followup_email  █ discount_push
+ 2026-01-06     1  ▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒
+██ followup_email  ▒▒ discount_push
 """
 
 
@@ -65,7 +65,7 @@ def test_report_json_counts_each_status_reason_and_conversion(tmp_path: Path) ->
     assert {k: v for k, v in followup.items() if k != "suppressed_by_reason"} == {
         "campaign": "followup_email", "triggered": 4, "sent": 1, "control": 0, "cancelled": 1, "suppressed": 1,
         "pending": 1, "converted_sent": 1, "converted_control": 0, "conversion_rate_sent": 1.0,
-        "conversion_rate_control": None,
+        "conversion_rate_control": None, "lift": None, "sample_ratio": None,
     }
     assert list(followup["suppressed_by_reason"]) == list(SUPPRESSION_REASONS)  # stable keys, rule order
     assert {r: n for r, n in followup["suppressed_by_reason"].items() if n} == {"not_reeligible": 1}
@@ -119,7 +119,7 @@ def test_unknown_run_is_a_store_error_naming_the_stored_runs(tmp_path: Path) -> 
     result = invoke(base_db(tmp_path), "report", "--run", "nope")
     assert result.exit_code == 1
     assert isinstance(result.exception, StoreError)
-    assert "no run named 'nope' (stored runs: base" in str(result.exception)
+    assert "no run named 'nope' (known: base" in str(result.exception)
 
 
 @pytest.mark.slow
@@ -151,9 +151,9 @@ def test_daily_chart_bars_are_proportional_to_the_busiest_day() -> None:
         "Sends per UTC day\n"
         " day         sent\n"
         " 2026-01-05     4  ████████████████████\n"
-        " 2026-01-06     2  ██████████\n"
-        " 2026-01-07     8  ████████████████████████████████████████\n"
-        "█ a  █ b\n"
+        " 2026-01-06     2  █████▒▒▒▒▒\n"  # each campaign its own mark: readable without colour
+        " 2026-01-07     8  ▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒\n"
+        "██ a  ▒▒ b\n"
     )
 
 

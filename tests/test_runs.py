@@ -162,14 +162,14 @@ def db(tmp_path: Path) -> Path:
 
 
 def test_runs_lists_complete_runs_as_a_table(db: Path) -> None:
-    result = runner.invoke(app, ["runs", "--db", str(db)], env={"COLUMNS": "140"})
+    result = runner.invoke(app, ["runs", "--db", str(db)], env={"COLUMNS": "160"})
     assert result.exit_code == 0, result.output
-    lines = result.stdout.splitlines()
-    assert [c.strip() for c in lines[1].strip("┃ ").split("┃")] == [
-        "name", "id", "created", "config", "events", "users", "decisions", "sent"]
-    assert [c.strip() for c in lines[3].strip("│ ").split("│")] == [
-        "baseline", "1", "2026-01-01T00:00:00Z", "abababababab", "7", "3", "2", "2"]
-    assert "run-2" in lines[4]
+    lines = [line.split() for line in result.stdout.splitlines()]
+    assert lines[2] == ["name", "id", "created", "config", "sha256", "until", "events", "users", "decisions", "sent",
+                        "took"]
+    assert lines[4][:10] == ["baseline", "1", "2026-01-01T00:00:00Z", "c.yaml", "abababababab",
+                             "-", "7", "3", "2", "2"]  # no horizon: this run never read an event
+    assert lines[5][0] == "run-2"
     assert "half-written" not in result.stdout
 
 
@@ -189,7 +189,7 @@ def test_runs_delete_of_an_unknown_run_is_an_error(db: Path) -> None:
                           capture_output=True, text=True)
     assert proc.returncode == 1
     assert proc.stderr.startswith("Error: ")
-    assert "no run named 'nope' (stored runs: run-2, baseline" in proc.stderr
+    assert "no run named 'nope' (known: run-2, baseline" in proc.stderr
 
 
 def test_runs_on_an_empty_database_says_so(tmp_path: Path) -> None:

@@ -199,9 +199,9 @@ def test_junit_xml_parses_with_the_right_counts() -> None:
     ("config: c.yaml\nevents:\n  - {user_id: u1, tme: 2026-01-05, event: purchase}\nexpect: []\n",
      "f.yaml:3:19: events[0].tme: unknown key in an event row (did you mean 'time'?)"),
     ("config: c.yaml\nevents: []\nexpect:\n  - {user: u1, status: snet}\n",
-     "f.yaml:4:24: expect[0].status: unknown status 'snet' (did you mean 'sent'?)"),
+     "f.yaml:4:24: expect[0].status: unknown status 'snet' (did you mean 'sent'?; known: sent, control, "),
     ("config: c.yaml\nevents: []\nexpect:\n  - {user: u1, reason: exeption}\n",
-     "f.yaml:4:24: expect[0].reason: unknown reason 'exeption' (did you mean 'exception'?)"),
+     "f.yaml:4:24: expect[0].reason: unknown reason 'exeption' (did you mean 'exception'?; known: before_publish, "),
     ("config: c.yaml\nevents: []\nexpect:\n  - {usr: u1}\n",
      "f.yaml:4:6: expect[0].usr: unknown key in an expected decision (did you mean 'user'?)"),
     ("events: []\nexpect: []\n", "f.yaml:1:1: config: missing"),
@@ -290,7 +290,7 @@ def test_an_expected_campaign_must_be_a_follow_up_of_the_config() -> None:
                                  "s.yaml")
     assert [str(p) for p in parsed.problems] == [
         "s.yaml:18:16: expect[0].campaign: 'resnd' is not a follow-up campaign of the config (did you mean "
-        "'resend'?)",
+        "'resend'?; known: resend)",
         "s.yaml:19:16: expect[1].campaign: 'newsletter' is a source campaign (no triggers): the replay decides "
         "only follow-ups' sends",
     ]

@@ -14,7 +14,7 @@ from reportkit import base_db, decision, invoke, store_run, text
 
 from campaign_connector.errors import InputError
 from campaign_connector.model import Decision, StoredDecision
-from campaign_connector.render.output import atomic_output
+from campaign_connector.outputs import atomic_output
 from campaign_connector.report import offset
 from campaign_connector.store import Store
 from campaign_connector.store.results import iter_decisions
@@ -161,8 +161,11 @@ def test_sends_filters_combine(tmp_path: Path, options: list[str], expected: lis
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    (["--status", "delivered"], f"--status: unknown status 'delivered' (allowed: {', '.join(STATUSES)})"),
-    (["--reason", "capped"], f"--reason: unknown reason 'capped' (allowed: {', '.join(REASONS)})"),
+    (["--status", "delivered"], f"--status: unknown status 'delivered' (known: {', '.join(STATUSES)})"),
+    (["--status", "snet"], f"--status: unknown status 'snet' (did you mean 'sent'?; known: {', '.join(STATUSES)})"),
+    (["--reason", "capped"], f"--reason: unknown reason 'capped' (known: {', '.join(REASONS)})"),
+    (["--campaign", "discount_psh"], "--campaign: unknown campaign 'discount_psh' (did you mean "
+                                     "'discount_push'?; known: followup_email, discount_push)"),
     (["--since", "yesterday"], "--since: expected an ISO-8601 time"),
 ])
 def test_sends_bad_filter_values_are_one_line_errors_listing_what_is_allowed(

@@ -11,7 +11,9 @@ from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from campaign_connector import model, vocabulary
-from campaign_connector.config.build import MAX_IN_APP_DELAY_SECONDS, Builder, CampaignEntry
+from campaign_connector.config.build import Builder
+from campaign_connector.config.campaigns import CampaignEntry
+from campaign_connector.config.keys import MAX_IN_APP_DELAY_SECONDS
 from campaign_connector.config.yamlload import Node
 from campaign_connector.timeutil import format_duration, format_time
 
@@ -195,11 +197,11 @@ def _check_delay(builder: Builder, entry: CampaignEntry) -> None:
         builder.error(locate(node, "delay"), f"{path}.delay", "in-app-delay",
                       f"an in-app campaign's delay is at most 2 hours, got {delay.text}")
     start, end = campaign.start_at, campaign.end_at
-    if campaign.triggers and start is not None and end is not None and end > start:
-        if _min_delay_seconds(delay) * 1000 >= end - start:
-            builder.warn(locate(node, "delay"), f"{path}.delay", "delay-exceeds-duration",
-                         f"delay {delay.text} is longer than the campaign's duration "
-                         f"({format_duration((end - start) // 1000)}): no send can fall before end_at")
+    if (campaign.triggers and start is not None and end is not None and end > start
+            and _min_delay_seconds(delay) * 1000 >= end - start):
+        builder.warn(locate(node, "delay"), f"{path}.delay", "delay-exceeds-duration",
+                     f"delay {delay.text} is longer than the campaign's duration "
+                     f"({format_duration((end - start) // 1000)}): no send can fall before end_at")
 
 
 def _check_exception_equals_trigger(builder: Builder, entry: CampaignEntry) -> None:

@@ -91,7 +91,7 @@ def _all_of(items: tuple[Check, ...]) -> Check:
     send, and a generator per check costs more than the checks)."""
 
     def check(at: int, history: History) -> bool:
-        for item in items:
+        for item in items:  # noqa: SIM110 (see the docstring)
             if not item(at, history):
                 return False
         return True
@@ -103,7 +103,7 @@ def _any_of(items: tuple[Check, ...]) -> Check:
     """Some check holds, stopping at the first that does."""
 
     def check(at: int, history: History) -> bool:
-        for item in items:
+        for item in items:  # noqa: SIM110 (a loop, as in _all_of)
             if item(at, history):
                 return True
         return False

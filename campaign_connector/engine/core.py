@@ -256,10 +256,8 @@ class _Run:
         if until is not None and events and events[-1].time > until:
             events = events[: bisect_right(events, until, key=_time)]
         self.events = events
-        if until is None:
-            horizon = (events[-1].time if events else 0) + NO_HORIZON_SPAN_MS
-        else:
-            horizon = until
+        last = events[-1].time if events else 0
+        horizon = last + NO_HORIZON_SPAN_MS if until is None else until
         heap, fifo = self.heap, self.fifo
         engine = self.engine
         keys, simulated = engine.keys, engine.simulated
@@ -299,6 +297,8 @@ class _Run:
             if tracing:
                 self.now = event.time
                 self.trace_event(event, cid)
+            if event.bot:  # a suspected bot click: shown, but no trigger, exception, conversion or filter sees it
+                continue
             if name in performed_names:
                 seen = performed[name]
                 seen[0].append(event.time)
@@ -388,6 +388,19 @@ class _Run:
             found = self.buckets[campaign_id] = campaign_bucket(self.user, campaign_id)
         return found
 
+    def variant(self, plan: _Plan) -> str | None:
+        """The user's variant of the campaign, known from the bucket at trigger time (SPEC §4.1 edges): every row
+        but control rows shows it; None without variants or for a bucket in the control group."""
+        if not plan.variants:
+            return None
+        bucket = self.bucket(plan.id)
+        if bucket < plan.control:
+            return None
+        for upper, variant_id in plan.variants:
+            if bucket < upper:
+                return variant_id
+        return None
+
     def global_control(self) -> bool:
         if self.in_gcg is None:
             gcg = self.engine.gcg
@@ -474,7 +487,7 @@ class _Run:
                     self.schedule(plan, index, trigger, event, source, due, depth, notes)
                     return
         row = Decision(self.user, plan.id, "suppressed", reason, detail, trigger.name, source, event.id, t,
-                       None, None, None, plan.channels)
+                       None, None, self.variant(plan), plan.channels)
         self.decisions.append(row)
         if tracing:
             self.trace_decision(row, why)
@@ -631,6 +644,8 @@ class _Run:
                channels: tuple[str, ...] | None = None) -> None:
         plan = send.plan
         send.active = False
+        if variant is None and status != "control" and plan.variants:
+            variant = self.variant(plan)
         if self.pending[plan.slot] is send:
             self.pending[plan.slot] = None
         row: Decision = _new(Decision, (self.user, plan.id, status, reason, detail, send.trigger, send.source,
@@ -651,7 +666,7 @@ class _Run:
         event_id = base if seen == 1 else f"{base}#{seen}"
         self.synthetic_count += 1
         event = _new(Event, (at, -self.synthetic_count, self.user, kind, campaign_id, event_id, None, None, None,
-                             False, conversion_index, None, None, True))
+                             False, conversion_index, None, None, True, False))
         self.fifo.append((event, depth))
 
     def open_windows(self, plan: _Plan, at: int, row: int, control: bool) -> None:
@@ -697,6 +712,8 @@ class _Run:
         if event.properties:
             parts.append(f"properties={event.properties}")
         parts.append(f"({event.id})")
+        if event.bot:
+            parts.append("— suspected bot click, ignored")
         self.note(event.time, "synthetic" if event.synthetic else "event", cid, " ".join(parts))
 
     def trace_decision(self, row: Decision, why: str, at: int | None = None) -> None:

@@ -9,8 +9,8 @@ so the replay driver applies them after the per-user pass, campaign by campaign,
 2. ``rate_limit_per_minute`` N, first-in-first-out per UTC minute, over the sends still ``sent``: a send whose
    minute is full moves to the start of the first later minute with room (``sent_at`` shifted, ``due_at`` kept,
    ``detail`` records the shift); a send that would move 72 hours or more is ``suppressed``
-   ``rate_limit_expired`` instead and takes no slot. A send moved past the replay's horizon stays ``sent`` at
-   its shifted time: the horizon decides which sends are due, the rate limit only delays their delivery.
+   ``rate_limit_expired`` instead and takes no slot. A send moved past the replay's horizon (``until``) is
+   ``pending`` (it has not gone by then), its shifted time in ``detail`` (SPEC §4.1 edges); it keeps its slot.
 
 The shifts and drops do not feed back into the per-user pass: receipts, caps, chaining and re-eligibility were
 decided with the per-user send times (documented in the README).
@@ -53,11 +53,11 @@ class Change(NamedTuple):
     seq: int
     """The decision's processing order in the run."""
     status: str
-    """``sent`` (moved) or ``suppressed`` (dropped)."""
+    """``sent`` (moved), ``pending`` (moved past the horizon) or ``suppressed`` (dropped)."""
     reason: str | None
     """``max_recipients``, ``rate_limit_expired``, or None for a moved send."""
     sent_at: int | None
-    """The shifted send time; None when dropped."""
+    """The shifted send time; None when dropped or moved past the horizon."""
     detail: str | None
     """The old detail with the rule's note appended."""
 
@@ -94,9 +94,10 @@ def apply_max_recipients(sends: Iterable[Send], limit: int) -> Iterator[Change]:
                      _note(send.detail, f"max_recipients {limit} reached"))
 
 
-def apply_rate_limit(sends: Iterable[Send], per_minute: int) -> Iterator[Change]:
+def apply_rate_limit(sends: Iterable[Send], per_minute: int, until: int | None = None) -> Iterator[Change]:
     """Move sends beyond ``per_minute`` in a UTC minute to the first later minute with room, FIFO; drop those
-    moved 72 hours or more. Sends in ``send_order``; only moved or dropped sends yield a change.
+    moved 72 hours or more; those moved past ``until`` (the horizon, ms) become ``pending``. Sends in
+    ``send_order``; only moved or dropped sends yield a change.
 
     Sends arrive in time order and a moved send only ever lands after its own minute, so the minutes filled so
     far form one backlog ending at ``minute``: a send from an earlier minute joins the backlog's end.
@@ -122,5 +123,10 @@ def apply_rate_limit(sends: Iterable[Send], per_minute: int) -> Iterator[Change]
                 f"to {format_time(moved_to)} (72 hours or more)"))
             continue
         minute, used = slot, slot_used + 1
+        if until is not None and moved_to > until:
+            yield Change(send.seq, "pending", None, None, _note(
+                send.detail, f"rate limit {per_minute}/minute moved it from {format_time(send.sent_at)} to "
+                f"{format_time(moved_to)}, after the horizon"))
+            continue
         yield Change(send.seq, "sent", None, moved_to, _note(
             send.detail, f"rate limit {per_minute}/minute moved it from {format_time(send.sent_at)}"))

@@ -7,7 +7,7 @@ connector triggers compile to no check at all.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from campaign_connector.model import ConversionEvent, Event, PropertyFilter, Trigger
@@ -72,7 +72,7 @@ def compare(actual: Any, op: str, expected: Any) -> bool:
     return _ORDER[op](left, right)
 
 
-_ORDER: dict[str, Any] = {
+_ORDER: dict[str, Callable[[Any, Any], bool]] = {
     "gt": lambda a, b: a > b,
     "gte": lambda a, b: a >= b,
     "lt": lambda a, b: a < b,

@@ -47,10 +47,11 @@ EVENT_SCHEMA = pa.schema([
     ("id", pa.string()), ("user_id", pa.string()), ("time", pa.int64()), ("event", pa.string()),
     ("campaign", pa.string()), ("link_alias", pa.string()), ("button_id", pa.string()), ("page", pa.string()),
     ("machine_open", pa.int64()), ("conversion_index", pa.int64()), ("timezone", pa.string()),
-    ("properties", pa.string()),
+    ("properties", pa.string()), ("bot", pa.int64()),
 ])
 
-_FIELDS = frozenset(EVENT_FIELDS)
+#: Known columns: the event-log fields and ``bot`` (a suspected bot click, spelled like ``machine_open``).
+_FIELDS = frozenset(EVENT_FIELDS) | {"bot"}
 _TEXT_TYPES = (pa.string(), pa.large_string(), pa.null())
 #: ISO-8601 times decided in Arrow: the shape ``generate`` and most exports write. Others go to the row rules.
 _ISO = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{3}|\.[0-9]{6})?"
@@ -148,7 +149,7 @@ def _row_tuple(row: dict[str, Any], extras: list[str]) -> tuple[Any, ...]:
         text("user_id", get("user_id")), get("time"), text("event", get("event")), text("campaign", get("campaign")),
         text("id", get("id")), text("link_alias", get("link_alias")), text("button_id", get("button_id")),
         text("page", get("page")), get("machine_open"), get("conversion_index"), text("timezone", get("timezone")),
-        get("properties"), extra,
+        get("properties"), extra, get("bot"),
     )
 
 
@@ -187,13 +188,16 @@ def _vector_pass(batch: pa.RecordBatch, unknown: frozenset[str]) -> tuple[
     ok = pc.and_(ok, pc.invert(pc.is_in(event, _DERIVED)))
     ms, time_ok = _times(time)
     ok = pc.and_(ok, time_ok)
-    machine_text = textual("machine_open")
-    if machine_text is None:
-        machine = pa.nulls(n, pa.int64()).fill_null(0)
-    else:
-        filled = machine_text.fill_null("")
-        ok = pc.and_(ok, pc.is_in(filled, _MACHINE_ANY))
-        machine = pc.is_in(filled, _MACHINE_TRUE).cast(pa.int64())
+    flags = {}
+    for name in ("machine_open", "bot"):
+        flag_text = textual(name)
+        if flag_text is None:
+            flags[name] = pa.nulls(n, pa.int64()).fill_null(0)
+        else:
+            filled = flag_text.fill_null("")
+            ok = pc.and_(ok, pc.is_in(filled, _MACHINE_ANY))
+            flags[name] = pc.is_in(filled, _MACHINE_TRUE).cast(pa.int64())
+    machine = flags["machine_open"]
     index_text = textual("conversion_index")
     if index_text is None:
         index = pa.nulls(n, pa.int64())
@@ -219,7 +223,8 @@ def _vector_pass(batch: pa.RecordBatch, unknown: frozenset[str]) -> tuple[
 
     fields = {"user_id": pick(user), "time": pick(ms), "event": pick(event),
               **{name: pick(value) for name, value in stored_text.items()}, "machine_open": pick(machine),
-              "conversion_index": pick(index), "timezone": pick(zone[0]), "properties": pick(props[0])}
+              "conversion_index": pick(index), "timezone": pick(zone[0]), "properties": pick(props[0]),
+              "bot": pick(flags["bot"])}
     fields["id"] = _ids(pick(_nullable(textual("id"), n)), fields)
     events = pa.RecordBatch.from_arrays([fields[field.name] for field in EVENT_SCHEMA], schema=EVENT_SCHEMA)
     if keep is None:

@@ -29,7 +29,8 @@ from campaign_connector.importer.normalize import BadRow, normalize_batch, rows_
 from campaign_connector.importer.rows import Bad, kind, mapping_tuple
 from campaign_connector.inputs import READ_ERRORS, Opened, _TextGuard
 from campaign_connector.inputs.csvfile import CsvFile
-from campaign_connector.inputs.currents import avro_records, json_record, to_event_row
+from campaign_connector.inputs.currents import NoUser, avro_records, json_records, to_event_row
+from campaign_connector.inputs.currents import Record as CurrentsRecord
 from campaign_connector.inputs.jsonl import json_rows
 
 #: Rows per chunk of the line-by-line readers (and of Parquet batches).
@@ -209,15 +210,17 @@ def json_chunks(name: str, path: Path) -> Iterator[Chunk]:
         opened.close()
 
 
-def currents_chunks(name: str, path: Path, kind_: str, user_key: str) -> Iterator[Chunk]:
-    """A Braze Currents export (Avro container, or JSON lines): each record mapped by ``currents.to_event_row``."""
+def currents_chunks(name: str, path: Path, kind_: str, user_key: str, event_type: str | None = None,
+                    no_user: dict[str, int] | None = None) -> Iterator[Chunk]:
+    """A Braze Currents export (Avro container, or JSON): each record mapped by ``currents.to_event_row``.
+
+    ``event_type`` types JSON rows that name none (the file's ``event_type=`` folder, or ``--event-type``).
+    Records without a user are not rows: they are counted per event type in ``no_user``."""
     opened = Opened(path, name)
+    counts = no_user if no_user is not None else {}
     try:
-        if kind_ == "avro":
-            records: Iterator[Record] = _currents_avro(avro_records(opened), user_key)
-        else:
-            records = _currents_json(json_rows(opened), user_key)
-        yield from record_chunks(name, records, opened.position)
+        records = avro_records(opened) if kind_ == "avro" else json_records(opened, event_type)
+        yield from record_chunks(name, _currents_rows(records, user_key, counts), opened.position)
     finally:
         opened.close()
 
@@ -228,25 +231,17 @@ def _raw_text(raw: Any) -> str | None:
     return json.dumps(raw, ensure_ascii=False, default=str)
 
 
-def _currents_json(rows: Iterator[tuple[int, dict[str, Any] | None, str | None, str]], user_key: str) -> Iterator[
-        Record]:
-    for line, obj, problem, raw in rows:
-        if obj is None:
+def _currents_rows(records: Iterator[CurrentsRecord], user_key: str, no_user: dict[str, int]) -> Iterator[Record]:
+    for line, event_type, record, problem, raw in records:
+        if record is None or event_type is None:
             yield line, None, problem, raw
             continue
         try:
-            event_type, record = json_record(obj)
             yield line, to_event_row(event_type, record, user_key), None, raw
+        except NoUser as skipped:
+            no_user[skipped.event_type] = no_user.get(skipped.event_type, 0) + 1
         except ValueError as error:
             yield line, None, str(error), raw
-
-
-def _currents_avro(records: Iterator[tuple[int, str, dict[str, Any]]], user_key: str) -> Iterator[Record]:
-    for number, event_type, record in records:
-        try:
-            yield number, to_event_row(event_type, record, user_key), None, record
-        except ValueError as error:
-            yield number, None, str(error), record
 
 
 def mapping_records(rows: Iterable[Any]) -> Iterator[Record]:

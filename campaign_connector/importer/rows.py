@@ -31,7 +31,8 @@ from typing import Any
 from campaign_connector.timeutil import MAX_TIME_MS, MIN_TIME_MS, TimeParseError, is_zone, parse_time
 from campaign_connector.vocabulary import CHANNELS, DERIVED_EVENTS, EVENT_FIELDS, TRUTHY
 
-_EVENT_FIELD_SET = frozenset(EVENT_FIELDS)
+#: Fields a row may carry: the event-log fields, and ``bot`` (a suspected bot click: stored, inert).
+_EVENT_FIELD_SET = frozenset(EVENT_FIELDS) | {"bot"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NAIVE_EPOCH = datetime(1970, 1, 1)
 _fromiso = datetime.fromisoformat
@@ -153,10 +154,10 @@ def hash_text(text: str) -> str:
 def event_tuple(
     user_id: str | None, time: Any, event: str | None, campaign: str | None, event_id: str | None,
     alias: str | None, button: str | None, page: str | None, machine: Any, index: Any, zone: str | None,
-    properties: Any, extra: dict[str, Any] | None,
+    properties: Any, extra: dict[str, Any] | None, bot: Any = None,
 ) -> tuple[Any, ...]:
     """One row's fields (text fields already str or None) → the ``EVENT_COLUMNS`` tuple; ``Bad`` if bad.
-    Empty values come out as None."""
+    Empty values come out as None. ``bot`` (true like ``machine_open``) is not part of the content id."""
     if not user_id:
         raise Bad("missing user_id")
     if time is None or time == "":
@@ -183,7 +184,8 @@ def event_tuple(
             (user_id, ms, event, campaign, alias, button, page, machine_open, conversion_index, zone, props)
         )
     return (event_id, user_id, ms, event, campaign or None, alias or None, button or None, page or None,
-            machine_open, conversion_index, zone or None, props or None)
+            machine_open, conversion_index, zone or None, props or None,
+            0 if bot is None or bot == "" else _machine(bot))
 
 
 def text(name: str, value: Any) -> str | None:
@@ -211,16 +213,19 @@ def mapping_tuple(obj: dict[str, Any], unknown: set[str]) -> tuple[Any, ...]:
     if properties is not None and not isinstance(properties, dict):
         raise Bad(f"properties: expected a JSON object like {{\"cart_value\": 120}}, got {kind(properties)}")
     event = get("event")
-    if (event is None or event == "") and "event_type" in obj:
+    if (event is None or event == "") and ("event_type" in obj or "events" in obj):
         raise Bad("missing event (this looks like a Braze Currents export: import it with --format currents)")
     machine = get("machine_open")
     if isinstance(machine, dict | list):
         raise Bad(f"machine_open: expected true or false, got {kind(machine)}")
+    bot = get("bot")
+    if isinstance(bot, dict | list):
+        raise Bad(f"bot: expected true or false, got {kind(bot)}")
     return event_tuple(
         text("user_id", get("user_id")), get("time"), text("event", event), text("campaign", get("campaign")),
         text("id", get("id")), text("link_alias", get("link_alias")), text("button_id", get("button_id")),
         text("page", get("page")), machine, get("conversion_index"), text("timezone", get("timezone")),
-        properties, extra,
+        properties, extra, bot,
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time as clock
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from campaign_connector.errors import InputError
 from campaign_connector.importer.normalize import BadRow
@@ -15,6 +15,7 @@ from campaign_connector.importer.run import Collector, ImportSummary
 from campaign_connector.inputs import Opened, check_file, reader_kind
 from campaign_connector.inputs.csvfile import CsvFile
 from campaign_connector.inputs.jsonl import json_rows
+from campaign_connector.inputs.sources import open_sources
 from campaign_connector.store import Store
 from campaign_connector.store.events import finish_import, replace_users, start_import
 
@@ -25,8 +26,8 @@ BATCH_ROWS = 50_000
 UserRecord = tuple[int, tuple[Any, ...] | None, str | None]
 
 
-def _user_records_csv(path: Path) -> Iterator[UserRecord]:
-    source = CsvFile(path)
+def _user_records_csv(path: Path, name: str) -> Iterator[UserRecord]:
+    source = CsvFile(path, name)
     try:
         source.check_header(("user_id",), "user_id,timezone,plan")
         header = source.header
@@ -67,10 +68,12 @@ def _store_users(store: Store, name: str, format: str, records: Iterable[UserRec
         import_id = start_import(store, kind="users", files=[name], format=format)
         batch: list[tuple[Any, ...]] = []
         stored = 0
+        held_out = 0
         for line, values, problem in records:
             if values is None:
                 collector.add(BadRow(name, line, problem or "bad row", None, line))
             elif not collector.count:
+                held_out += values[2] == 1
                 batch.append(values)
                 if len(batch) >= BATCH_ROWS:
                     stored += replace_users(store, batch)
@@ -79,29 +82,44 @@ def _store_users(store: Store, name: str, format: str, records: Iterable[UserRec
         if batch:
             stored += replace_users(store, batch)
         finish_import(store, import_id, stored=stored, duplicates=0, rejected=0)
-    return ImportSummary("users", (name,), stored, seconds=clock.perf_counter() - started)
+    return ImportSummary("users", (name,), stored, seconds=clock.perf_counter() - started,
+                         warnings=_held_out_warning(held_out))
 
 
-def import_user_files(store: Store, file: Path | str, *, format: str = "auto") -> ImportSummary:
-    """Import a users file (CSV or JSON lines, ``.gz`` too; SPEC §3.3), all-or-nothing.
+def _held_out_warning(held_out: int) -> tuple[str, ...]:
+    """SPEC §4.1 edges: ``global_control_group: true`` counts only in a workspace with a global control group
+    (the import cannot see the config; ``replay`` warns again when it is ignored)."""
+    if not held_out:
+        return ()
+    users = "user has" if held_out == 1 else "users have"
+    return (f"{held_out:,} {users} global_control_group: true; it applies only in a workspace with a "
+            "global_control_group, and is ignored otherwise",)
+
+
+def import_user_files(store: Store, file: Path | str, *, format: str = "auto",
+                      stdin: BinaryIO | None = None) -> ImportSummary:
+    """Import a users file (CSV or JSON lines, ``.gz`` too; SPEC §3.3), all-or-nothing. ``file`` may be an
+    object-store URL, or ``-`` for ``stdin`` (default: the process's standard input).
 
     A user already stored is replaced by the new row (attributes are not merged); within one file the last
     row of a user wins.
     """
     started = clock.perf_counter()
-    path = Path(file)
-    check_file(path)
-    kind_ = "currents" if format == "currents" else reader_kind(path, format)
-    if kind_ not in ("csv", "jsonl"):
-        raise InputError(f"{path}: a users file is CSV or JSON lines (use --format csv or --format jsonl)")
-    if kind_ == "csv":
-        return _store_users(store, str(path), kind_, _user_records_csv(path), started)
-    opened = Opened(path)
-    try:
-        objects = ((line, obj, problem) for line, obj, problem, _ in json_rows(opened))
-        return _store_users(store, str(path), kind_, _user_records(objects), started)
-    finally:
-        opened.close()
+    with open_sources([file], format=format, stdin=stdin, folders=False) as expanded:
+        (source,) = expanded.files
+        path, name = source.path, source.name
+        check_file(path, name)
+        kind_ = "currents" if format == "currents" else reader_kind(path, format, name)
+        if kind_ not in ("csv", "jsonl"):
+            raise InputError(f"{name}: a users file is CSV or JSON lines (use --format csv or --format jsonl)")
+        if kind_ == "csv":
+            return _store_users(store, name, kind_, _user_records_csv(path, name), started)
+        opened = Opened(path, name)
+        try:
+            objects = ((line, obj, problem) for line, obj, problem, _ in json_rows(opened))
+            return _store_users(store, name, kind_, _user_records(objects), started)
+        finally:
+            opened.close()
 
 
 def import_user_rows(store: Store, rows: Iterable[dict[str, Any]], *, source: str = "<rows>") -> ImportSummary:

@@ -82,12 +82,15 @@ class _TextGuard(io.RawIOBase):
         return len(data)
 
 
-def reader_kind(path: Path, format: str = "auto") -> str:
+def reader_kind(path: Path, format: str = "auto", name: str | None = None, currents_path: bool = False) -> str:
     """Which reader reads ``path``: ``csv``, ``jsonl``, ``avro`` or ``currents-json``.
 
     ``auto`` goes by extension (``.csv``, ``.jsonl``/``.ndjson``/``.json``, ``.avro``, each optionally
-    ``.gz``); ``currents`` reads ``.avro`` files as Avro containers and anything else as Currents JSON lines.
+    ``.gz``), reading JSON as Currents JSON when ``currents_path`` (its path has an ``event_type=`` folder);
+    ``currents`` reads ``.avro`` files as Avro containers and anything else as Currents JSON. ``name`` is how
+    messages call the file (default: its path).
     """
+    shown = name or str(path)
     name = path.name.lower()
     if name.endswith(".gz"):
         name = name[:-3]
@@ -95,7 +98,7 @@ def reader_kind(path: Path, format: str = "auto") -> str:
     by_extension = EXTENSIONS.get(suffix)
     if format == "currents":
         if by_extension == "csv":
-            raise InputError(f"{path}: Braze Currents exports are Avro (.avro) or JSON lines, not CSV "
+            raise InputError(f"{shown}: Braze Currents exports are Avro (.avro) or JSON lines, not CSV "
                              "(import a CSV event log without --format currents)")
         return "avro" if by_extension == "avro" else "currents-json"
     if format in ("csv", "jsonl", "parquet"):
@@ -104,35 +107,40 @@ def reader_kind(path: Path, format: str = "auto") -> str:
         raise InputError(f"--format {format}: unknown format (use one of {', '.join(FORMATS)})")
     if by_extension is None:
         raise InputError(
-            f"{path}: cannot tell the format from the extension {suffix or '(none)'!r} "
+            f"{shown}: cannot tell the format from the extension {suffix or '(none)'!r} "
             "(name it .csv, .jsonl, .avro — optionally .gz — or pass --format csv|jsonl|currents)"
         )
+    if by_extension == "jsonl" and currents_path:
+        return "currents-json"
     return by_extension
 
 
-def check_file(path: Path) -> None:
-    """Raise ``InputError`` unless ``path`` is a readable, non-empty file."""
+def check_file(path: Path, name: str | None = None) -> None:
+    """Raise ``InputError`` unless ``path`` is a readable, non-empty file (``name``: how messages call it)."""
+    shown = name or str(path)
     if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a file (give the file itself)")
+        raise InputError(f"{shown}: is a folder, not a file (give the file itself)")
     if not path.exists():
-        raise InputError(f"{path}: no such file")
+        raise InputError(f"{shown}: no such file")
     try:
         size = path.stat().st_size
         with path.open("rb"):
             pass
     except OSError as error:
-        raise InputError(f"{path}: cannot read the file ({error.strerror or error})") from None
+        raise InputError(f"{shown}: cannot read the file ({error.strerror or error})") from None
     if size == 0:
-        raise InputError(f"{path}: empty file (nothing to import)")
+        raise InputError(f"{shown}: empty file (nothing to import)")
 
 
 class Opened:
     """A file opened for reading, decompressed when it ends in ``.gz``; knows how far it has been read.
 
-    ``name`` is how messages show the file (a URL, ``<stdin>``) when ``path`` is a local copy of it."""
+    ``name`` is how messages show the file (a URL, ``<stdin>``) when ``path`` is a local copy of it: ``path`` and
+    ``name`` are then that name, ``local`` the copy."""
 
     def __init__(self, path: Path, name: str | None = None) -> None:
         self.path: Path | str = name if name is not None else path
+        self.name = str(self.path)
         self.local = path
         self.raw: BinaryIO = path.open("rb")
         self.size = path.stat().st_size
@@ -146,10 +154,10 @@ class Opened:
             raise self.failure(error) from None
         if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
             self.close()
-            raise InputError(f"{path}: the file is UTF-16 text; save it as UTF-8")
+            raise InputError(f"{self.name}: the file is UTF-16 text; save it as UTF-8")
         if not head:
             self.close()
-            raise InputError(f"{path}: empty file (nothing to import)")
+            raise InputError(f"{self.name}: empty file (nothing to import)")
 
     def text(self) -> TextIO:
         """The file as UTF-8 text (a UTF-8 byte-order mark is dropped); newlines kept for the csv module."""
@@ -167,22 +175,22 @@ class Opened:
         if isinstance(error, NulByteError):
             return self.nul_byte(first_line_with(self.local, b"\x00"))
         if isinstance(error, LineTooLongError):
-            return InputError(f"{self.path}:{error.line}: line longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB "
+            return InputError(f"{self.name}:{error.line}: line longer than {MAX_LINE_BYTES // (1024 * 1024)} MiB "
                               "(is this an event log? split huge values, or keep properties small)")
         if isinstance(error, UnicodeDecodeError):
             where = bad_utf8_line(self.local)
             byte = error.object[error.start:error.start + 1].hex() if error.object else "??"
             at = f":{where}" if where else ""
-            return InputError(f"{self.path}{at}: not UTF-8 text (byte 0x{byte}); save the file as UTF-8")
+            return InputError(f"{self.name}{at}: not UTF-8 text (byte 0x{byte}); save the file as UTF-8")
         if isinstance(error, EOFError | zlib.error | gzip.BadGzipFile):
-            return InputError(f"{self.path}: not a valid gzip file, or cut short ({error}); compress it again")
+            return InputError(f"{self.name}: not a valid gzip file, or cut short ({error}); compress it again")
         at = f":{line}" if line else ""
-        return InputError(f"{self.path}{at}: cannot read the file ({error})")
+        return InputError(f"{self.name}{at}: cannot read the file ({error})")
 
     def nul_byte(self, line: int | None) -> InputError:
         """The message for a NUL byte (binary or UTF-16 data)."""
         at = f":{line}" if line else ""
-        return InputError(f"{self.path}{at}: contains a NUL byte (a binary or UTF-16 file?); save it as UTF-8 text")
+        return InputError(f"{self.name}{at}: contains a NUL byte (a binary or UTF-16 file?); save it as UTF-8 text")
 
     def close(self) -> None:
         """Close the file."""

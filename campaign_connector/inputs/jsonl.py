@@ -24,7 +24,7 @@ def json_rows(opened: Opened) -> Iterator[tuple[int, dict[str, Any] | None, str 
             if not text:
                 continue
             if number == 1 and text.startswith("["):
-                raise InputError(f"{opened.path}:1: a JSON array, not JSON lines (write one JSON object per line)")
+                raise InputError(f"{opened.name}:1: a JSON array, not JSON lines (write one JSON object per line)")
             try:
                 value = json.loads(text)
             except ValueError as error:

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from rich.console import Group
 from rich.table import Table
 
-from campaign_connector.inspection import Explanation
 from campaign_connector.model import Health, RunInfo
-from campaign_connector.render.console import say, table_console, wide_console
-from campaign_connector.report import explain_renderables, more_rows_note
+from campaign_connector.render.console import say, wide_console
+from campaign_connector.report import more_rows_note
 from campaign_connector.timeutil import format_time
 
 #: The counts of ``replay``'s summary table, in column order.
@@ -43,21 +41,6 @@ def print_replay_summary(run: RunInfo, order: list[str]) -> None:
     say(line)
 
 
-def print_runs(runs: list[RunInfo]) -> None:
-    """The stored runs as a table on stdout; on stderr, how to make one when there are none."""
-    if not runs:
-        say("No runs yet (run `campaign-connector replay CONFIG` first).", soft_wrap=False)
-        return
-    table = Table()
-    for column in ("name", "id", "created", "config", "events", "users", "decisions", "sent"):
-        table.add_column(column, justify="left" if column in {"name", "created", "config"} else "right")
-    for r in runs:
-        totals = r.counts.get("totals", {})
-        table.add_row(r.name, str(r.id), r.created_at, r.config_hash[:12], f"{r.events:,}", f"{r.users:,}",
-                      f"{totals.get('triggered', 0):,}", f"{totals.get('sent', 0):,}")
-    wide_console().print(table)
-
-
 def print_deleted_run(run: RunInfo) -> None:
     """``runs --delete``'s line on stderr."""
     decisions = run.counts.get("totals", {}).get("triggered", 0)
@@ -74,13 +57,6 @@ def print_sends_footer(shown: int, total: int, run_name: str, filters: list[tupl
         say(note or "no decisions match")
 
 
-def print_explanation(explanation: Explanation, out: TextIO | None = None) -> None:
-    """``explain``: its notes on stderr, then the user's page."""
-    for note in explanation.notes:
-        say(f"note: {note}")
-    table_console(out).print(Group(*explain_renderables(explanation)))
-
-
 def health_rows(health: Health) -> list[tuple[str, str]]:
     """``doctor``'s (label, value) rows."""
     runs = f"{health.runs:,}" + (f" (+{health.stale_runs} interrupted)" if health.stale_runs else "")
@@ -94,6 +70,9 @@ def health_rows(health: Health) -> list[tuple[str, str]]:
         ("users file rows", f"{health.profiles:,}"),
         ("imports", f"{health.imports:,}"),
         ("runs", runs),
+        ("tables", ", ".join(f"{name} {count:,}" for name, count in health.tables.items())),
+        ("readable views", ", ".join(health.views) + (f" (missing: {', '.join(health.missing_views)})"
+                                                      if health.missing_views else "")),
     ]
 
 

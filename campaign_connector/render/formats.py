@@ -13,13 +13,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Self
 
 from campaign_connector.errors import InputError
-from campaign_connector.render.output import format_by_suffix
+from campaign_connector.outputs import format_by_suffix
 
 if TYPE_CHECKING:
-    from campaign_connector.render.writers import DiffWriter, ReportWriter, SendsWriter, TestWriter, ValidateWriter
+    from campaign_connector.render.writers import (
+        DiffWriter,
+        ExplainWriter,
+        ReportWriter,
+        RunsWriter,
+        SendsWriter,
+        TestWriter,
+        ValidateWriter,
+    )
 
 #: The choice that is for the terminal only: ``-o FILE`` with it takes the format from FILE's suffix.
 TABLE = "table"
+#: The choice that writes a binary file: only with ``-o FILE``.
+PARQUET = "parquet"
 
 
 class OutputFormat(StrEnum):
@@ -28,6 +38,8 @@ class OutputFormat(StrEnum):
     def for_output(self, output: Path | None) -> Self:
         """This choice; but the terminal table with ``-o FILE`` becomes the format FILE's suffix names, and an
         ``InputError`` when that is none of this command's."""
+        if output is None and self.value == PARQUET:
+            raise InputError("--format parquet writes a binary file: give -o FILE.parquet")
         if output is None or self.value != TABLE:
             return self
         named = format_by_suffix(output)
@@ -57,6 +69,8 @@ class ReportFormat(OutputFormat):
     table = "table"
     json = "json"
     csv = "csv"
+    jsonl = "jsonl"
+    parquet = "parquet"
 
     def to_format(self) -> ReportWriter:
         """This format's writer."""
@@ -69,8 +83,10 @@ class SendsFormat(OutputFormat):
     """``sends --format``."""
 
     table = "table"
+    json = "json"
     csv = "csv"
     jsonl = "jsonl"
+    parquet = "parquet"
 
     def to_format(self) -> SendsWriter:
         """This format's writer."""
@@ -85,12 +101,42 @@ class DiffFormat(OutputFormat):
     table = "table"
     json = "json"
     csv = "csv"
+    jsonl = "jsonl"
+    parquet = "parquet"
 
     def to_format(self) -> DiffWriter:
         """This format's writer."""
         from campaign_connector.render.writers import DIFF
 
         return DIFF[self]
+
+
+class RunsFormat(OutputFormat):
+    """``runs --format``."""
+
+    table = "table"
+    json = "json"
+    csv = "csv"
+    jsonl = "jsonl"
+
+    def to_format(self) -> RunsWriter:
+        """This format's writer."""
+        from campaign_connector.render.writers import RUNS
+
+        return RUNS[self]
+
+
+class ExplainFormat(OutputFormat):
+    """``explain --format``."""
+
+    table = "table"
+    json = "json"
+
+    def to_format(self) -> ExplainWriter:
+        """This format's writer."""
+        from campaign_connector.render.writers import EXPLAIN
+
+        return EXPLAIN[self]
 
 
 class TestFormat(OutputFormat):

@@ -18,6 +18,7 @@ from campaign_connector.config import InvalidConfig, Node, load_config, load_con
 from campaign_connector.config.yamlload import SELF_REFERENCE, TOO_MANY_VALUES
 from campaign_connector.errors import CampaignConnectorError
 from campaign_connector.model import Config
+from campaign_connector.names import known_names
 from campaign_connector.scenarios.timespec import parse_when
 from campaign_connector.timeutil import TimeParseError, format_time, is_zone, parse_time
 from campaign_connector.vocabulary import CHANNELS, EVENT_FIELDS, REASONS, STATUSES
@@ -253,7 +254,7 @@ class _Parser:
         else:
             config = self.config(data["config"], where("config"))
         users = self.users(data.get("users"), where("users"))
-        events = self.events(data.get("events"), where("events"), base_time)
+        events = self.events(data.get("events"), where("events"), base_time, config)
         until = None
         if data.get("until") is not None:
             until = self.when(data["until"], where("until"), base_time)
@@ -372,7 +373,8 @@ class _Parser:
             result.append(out)
         return result
 
-    def events(self, rows: Any, path: KeyPath, base_time: int | None) -> list[dict[str, Any]]:
+    def events(self, rows: Any, path: KeyPath, base_time: int | None,
+               config: Config | None = None) -> list[dict[str, Any]]:
         if rows is None:
             return []
         if not isinstance(rows, list):
@@ -398,6 +400,11 @@ class _Parser:
                 ms = self.when(row["time"], (*row_path, "time"), base_time)
                 if ms is not None:
                     out["time"] = format_time(ms)
+            campaign = row.get("campaign")
+            if config is not None and campaign is not None and str(campaign) not in config.campaign_keys():
+                ids = [c.id for c in config.campaigns]
+                self.problem((*row_path, "campaign"), f"unknown campaign {str(campaign)!r}: not in the config"
+                             f"{known_names(str(campaign), ids)}")
             props = row.get("properties")
             if props is not None and not isinstance(props, dict):
                 self.problem((*row_path, "properties"), "expected a mapping of event properties")
@@ -456,13 +463,13 @@ class _Parser:
             return None
         text = None if value is None else str(value)
         if name == "status" and text not in STATUSES:
-            self.problem(path, f"unknown status {text!r}{suggest(str(text), STATUSES)}")
+            self.problem(path, f"unknown status {text!r}{known_names(str(text), STATUSES)}")
         elif name == "reason" and text is not None and text not in REASONS:
-            self.problem(path, f"unknown reason {text!r}{suggest(text, REASONS)}")
+            self.problem(path, f"unknown reason {text!r}{known_names(text, REASONS)}")
         elif name == "campaign" and config is not None and text not in simulated:
             known = config.campaign(str(text))
             hint = (" is a source campaign (no triggers): the replay decides only follow-ups' sends" if known
-                    else f" is not a follow-up campaign of the config{suggest(str(text), simulated)}")
+                    else f" is not a follow-up campaign of the config{known_names(str(text), simulated)}")
             self.problem(path, f"{text!r}{hint}")
         elif name in ("user_id", "campaign", "status") and text is None:
             self.problem(path, "expected a value (leave the key out to match any)")

@@ -151,16 +151,15 @@ def diff_lines(outcome: Outcome, base_time: int | None) -> list[str]:
         lines.append(f"~ expected #{expectation.index + 1} (line {expectation.line}) differs: "
                      + describe_expectation(expectation, base_time))
         lines.append("    actual: " + describe_decision(decision, base_time))
-        for name in differences(expectation, decision):
-            lines.append(f"    {name}: expected {_show(name, expectation.fields[name], base_time)}, "
-                         f"got {_show(name, actual_value(decision, name), base_time)}")
-    for expectation in outcome.missing:
-        lines.append(f"- expected #{expectation.index + 1} (line {expectation.line}) missing: "
-                     + describe_expectation(expectation, base_time))
-    for decision in outcome.unexpected:
-        lines.append("+ unexpected: " + describe_decision(decision, base_time))
+        lines.extend(f"    {name}: expected {_show(name, expectation.fields[name], base_time)}, "
+                     f"got {_show(name, actual_value(decision, name), base_time)}"
+                     for name in differences(expectation, decision))
+    lines.extend(f"- expected #{expectation.index + 1} (line {expectation.line}) missing: "
+                 + describe_expectation(expectation, base_time) for expectation in outcome.missing)
+    lines.extend("+ unexpected: " + describe_decision(decision, base_time) for decision in outcome.unexpected)
     lines.append(f"actual decisions ({len(outcome.decisions)}):")
     lines.extend("    " + describe_decision(d, base_time) for d in outcome.decisions)
     if not outcome.decisions:
-        lines.append("    (none)")
+        lines.append("    (none: no event triggered a follow-up; check the events' names and campaigns against the "
+                     "follow-ups' triggers, and their times against published_at)")
     return lines

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from campaign_connector.model import Health
 from campaign_connector.store import Store, describe_sqlite_error
-from campaign_connector.store.schema import SCHEMA_VERSION
+from campaign_connector.store.schema import READABLE_VIEWS, SCHEMA_VERSION
 
 
 def check(store: Store) -> Health:
@@ -20,6 +20,9 @@ def check(store: Store) -> Health:
             return int(conn.execute(sql).fetchone()[0])
 
         first, last = conn.execute("SELECT min(time), max(time) FROM events").fetchone()
+        db = store.db
+        tables = {table.name: table.count for table in db.tables}
+        views = db.view_names()
         return Health(
             path=str(store.path),
             size_bytes=Path(store.path).stat().st_size if store.path != ":memory:" else 0,
@@ -34,6 +37,9 @@ def check(store: Store) -> Health:
             stale_runs=scalar("SELECT count(*) FROM runs WHERE status = 'running'"),
             first_event=first,
             last_event=last,
+            tables=tables,
+            views=views,
+            missing_views=[name for name in READABLE_VIEWS if name not in views],
         )
     except sqlite3.Error as error:
         raise describe_sqlite_error(store.path, error) from None

@@ -36,7 +36,7 @@ from campaign_connector.timeutil import DAY_MS
 #: The columns an import writes, in the order of the importer's prepared tuples.
 EVENT_COLUMNS: tuple[str, ...] = (
     "id", "user_id", "time", "event", "campaign", "link_alias", "button_id", "page", "machine_open",
-    "conversion_index", "timezone", "properties",
+    "conversion_index", "timezone", "properties", "bot",
 )
 
 #: Columns of the users table, in the order of ``replace_users`` tuples.
@@ -47,8 +47,8 @@ USER_COLUMNS: tuple[str, ...] = ("user_id", "timezone", "global_control_group", 
 _APPEND_CACHE_KIB = 131_072
 
 #: Page cache (KiB) and sorter helper threads while staged events are sorted into an empty log and its id
-#: index is built: with a small cache SQLite sorts in runs that its helper threads merge (measured twice as
-#: fast on 10M events as one big in-memory sort).
+#: index is built: with a small cache SQLite sorts in runs that its helper threads merge, which beats one big
+#: in-memory sort on big logs (benchmarks/README.md).
 _SORT_CACHE_KIB = 4096
 _SORT_THREADS = min(4, os.cpu_count() or 1)
 
@@ -62,7 +62,7 @@ SEQ_PER_IMPORT = 2**32
 #: Columns read into ``model.Event``, in its field order (synthetic excluded).
 _EVENT_SELECT = (
     "SELECT time, seq, user_id, event, campaign, id, link_alias, button_id, page, machine_open, "
-    "conversion_index, timezone, properties FROM events"
+    "conversion_index, timezone, properties, bot FROM events"
 )
 
 
@@ -80,18 +80,21 @@ def start_import(store: Store, *, kind: str, files: Sequence[str], format: str) 
     return int(cursor.lastrowid or 0)
 
 
-def finish_import(store: Store, import_id: int, *, stored: int, duplicates: int, rejected: int) -> None:
-    """Record an import's counts in the ledger."""
+def finish_import(store: Store, import_id: int, *, stored: int, duplicates: int, rejected: int,
+                  no_user: dict[str, int] | None = None, skipped_files: int = 0) -> None:
+    """Record an import's counts in the ledger: rows stored, duplicates, rejects, records without a user skipped
+    (per Currents event type) and non-event files skipped in folders."""
     store.conn.execute(
-        "UPDATE imports SET stored = ?, duplicates = ?, rejected = ? WHERE id = ?",
-        (stored, duplicates, rejected, import_id),
+        "UPDATE imports SET stored = ?, duplicates = ?, rejected = ?, no_user = ?, skipped_files = ? WHERE id = ?",
+        (stored, duplicates, rejected, json.dumps(dict(sorted((no_user or {}).items()))), skipped_files, import_id),
     )
 
 
 class Staging:
     """A scratch SQLite file that an import's normalised batches are bulk-written to with ADBC
-    (``adbc_driver_sqlite``'s ``adbc_ingest``: Arrow columns bound in C, ~0.8 µs per event against ~4 µs for
-    ``executemany`` of Python tuples), while the files are read and before the store is touched.
+    (``adbc_driver_sqlite``'s ``adbc_ingest``: Arrow columns bound in C, several times cheaper than
+    ``executemany`` of Python tuples; benchmarks/README.md), while the files are read and before the store is
+    touched.
 
     ``copy_staged`` then moves the rows into the events table inside the store's transaction, sorted by user
     and time; the scratch file is private to the import and deleted by ``close`` (a killed import leaves it
@@ -219,7 +222,7 @@ def import_counts(store: Store, import_id: int) -> dict[str, int]:
     rows = store.conn.execute(
         "SELECT event, count(*) FROM events WHERE import_id = ? GROUP BY event ORDER BY event", (import_id,)
     ).fetchall()
-    return {event: count for event, count in rows}
+    return dict(rows)
 
 
 def replace_users(store: Store, rows: Iterable[tuple[Any, ...]]) -> int:
@@ -259,8 +262,8 @@ def _events(rows: Iterable[tuple[Any, ...]], memo: _Properties | None = None,
     parsed = _Properties() if memo is None else memo
     return [
         _new(Event, (t, seq, user_id, event, campaign, event_id, alias, button, page, machine == 1, index, zone,
-                     parsed[props] if props else None, False))
-        for t, seq, user_id, event, campaign, event_id, alias, button, page, machine, index, zone, props in rows
+                     parsed[props] if props else None, False, bot == 1))
+        for t, seq, user_id, event, campaign, event_id, alias, button, page, machine, index, zone, props, bot in rows
     ]
 
 
@@ -367,6 +370,24 @@ def log_fingerprint(store: Store) -> str:
         "SELECT coalesce(max(id), 0) FROM imports WHERE kind = 'users' AND stored > 0"
     ).fetchone()[0]
     return f"events={count}/{max_seq}/{total};users={users}/{users_import}"
+
+
+def import_bot_clicks(store: Store, import_id: int) -> int:
+    """Events one import stored flagged as suspected bot clicks."""
+    return int(store.conn.execute("SELECT count(*) FROM events WHERE import_id = ? AND bot = 1",
+                                  (import_id,)).fetchone()[0])
+
+
+def count_global_control_overrides(store: Store) -> int:
+    """Users the users file puts in the global control group (``global_control_group: true``)."""
+    return int(store.conn.execute("SELECT count(*) FROM users WHERE global_control_group = 1").fetchone()[0])
+
+
+def count_bot_clicks(store: Store, until: int | None) -> int:
+    """How many logged events at or before ``until`` (all for None) are flagged suspected bot clicks."""
+    if until is None:
+        return int(store.conn.execute("SELECT count(*) FROM events WHERE bot = 1").fetchone()[0])
+    return int(store.conn.execute("SELECT count(*) FROM events WHERE bot = 1 AND time <= ?", (until,)).fetchone()[0])
 
 
 def last_event_time(store: Store) -> int | None:

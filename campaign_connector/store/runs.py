@@ -23,12 +23,17 @@ from typing import Any
 
 from campaign_connector.errors import StoreError
 from campaign_connector.model import Conversion, Decision, RunInfo
+from campaign_connector.names import known_names
 from campaign_connector.store import Store, describe_sqlite_error
 
 _COLUMNS = (
     "id, name, status, created_at, config_path, config_text, config_hash, log_fingerprint, engine_version, "
-    "options, counts, until, events, users"
+    "options, counts, until, events, users, seconds"
 )
+
+def _provisional_name(name: str) -> str:
+    """The name a run replacing ``name`` has while it is written: not printable, so no user name clashes."""
+    return f"\x00replacing\x00{current_owner()}\x00{name}"
 
 
 def _row_to_run(row: tuple[Any, ...]) -> RunInfo:
@@ -104,10 +109,13 @@ def create_run(
     engine_version: str,
     options: dict[str, Any],
     until: int | None,
+    replace: bool = False,
 ) -> RunInfo:
     """Insert a ``running`` run owned by this process (named ``run-N`` when ``name`` is None), after deleting the
-    running runs of writers that are gone; a taken name is a ``StoreError``. Any name is stored as given: the
-    CLI refuses the names ``run_name_problem`` names, the Python API leaves that to its caller."""
+    running runs of writers that are gone. A taken name is a ``StoreError`` unless ``replace``: then the new run
+    is written under a provisional name, and ``complete_run`` swaps it for the old one in one transaction (an
+    interrupted replay leaves the old run as it was). Any name is stored as given: the CLI refuses the names
+    ``run_name_problem`` names, the Python API leaves that to its caller."""
     with store.atomic() as conn:
         _clear_stale_runs(conn)
         if name is None:
@@ -116,10 +124,12 @@ def create_run(
             taken = conn.execute("SELECT status FROM runs WHERE name = ?", (name,)).fetchone()
             if taken and taken[0] == "running":
                 raise StoreError(f"{store.path}: a run named {name!r} is being written by another replay "
-                                 "(wait for it, or pick another --name)")
+                                 "(wait for it, or pick another name)")
+            if taken and not replace:
+                raise StoreError(f"{store.path}: a run named {name!r} exists already (pick another name, replace "
+                                 "it (`replay --replace`), or delete it (`campaign-connector runs --delete NAME`))")
             if taken:
-                raise StoreError(f"{store.path}: a run named {name!r} exists already "
-                                 "(pick another --name, or `campaign-connector runs --delete NAME`)")
+                name = _provisional_name(name)
         cursor = conn.execute(
             "INSERT INTO runs (name, status, created_at, config_path, config_text, config_hash, log_fingerprint, "
             "engine_version, options, until, owner) VALUES (?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -165,11 +175,21 @@ def insert_conversions(store: Store, rows: Iterable[tuple[Any, ...]]) -> None:
     store.conn.executemany("INSERT INTO conversions VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
-def complete_run(store: Store, run_id: int, *, counts: dict[str, Any], events: int, users: int) -> None:
-    """Mark a run complete with its counts; call inside the transaction that writes its last rows."""
-    store.conn.execute(
-        "UPDATE runs SET status = 'complete', counts = ?, events = ?, users = ?, owner = NULL WHERE id = ?",
-        (json.dumps(counts, sort_keys=True), events, users, run_id),
+def complete_run(store: Store, run_id: int, *, counts: dict[str, Any], events: int, users: int,
+                 seconds: float | None = None) -> None:
+    """Mark a run complete with its counts and duration; call inside the transaction that writes its last rows.
+    A run written under a provisional name (``create_run(replace=True)``) takes its name now, and the run it
+    replaces is deleted with its decisions."""
+    conn = store.conn
+    (name,) = conn.execute("SELECT name FROM runs WHERE id = ?", (run_id,)).fetchone()
+    if name.startswith(_provisional_name("")):
+        name = name.rsplit("\x00", 1)[1]
+        old = [row[0] for row in conn.execute("SELECT id FROM runs WHERE name = ? AND id != ?", (name, run_id))]
+        _delete_runs(conn, old)
+    conn.execute(
+        "UPDATE runs SET status = 'complete', name = ?, counts = ?, events = ?, users = ?, seconds = ?, owner = NULL "
+        "WHERE id = ?",
+        (name, json.dumps(counts, sort_keys=True), events, users, seconds, run_id),
     )
 
 
@@ -311,10 +331,12 @@ def find_run(store: Store, ref: str | None) -> RunInfo:
         row = conn.execute(f"SELECT {_COLUMNS} FROM runs WHERE status = 'complete' AND id = ?", (int(ref),)
                            ).fetchone()
     if row is None:
-        names = [r[0] for r in conn.execute(
-            "SELECT name FROM runs WHERE status = 'complete' ORDER BY id DESC LIMIT 5")]
-        hint = f"stored runs: {', '.join(names)}" if names else "no runs are stored yet"
-        raise StoreError(f"{store.path}: no run named {ref!r} ({hint}; see `campaign-connector runs`)")
+        names = [r[0] for r in conn.execute("SELECT name FROM runs WHERE status = 'complete' ORDER BY id DESC")]
+        if not names:
+            raise StoreError(f"{store.path}: no run named {ref!r} (no runs are stored yet; see "
+                             "`campaign-connector runs`)")
+        raise StoreError(f"{store.path}: no run named {ref!r}{known_names(ref, names)[:-1]}; newest first, see "
+                         "`campaign-connector runs`)")
     return _row_to_run(row)
 
 

@@ -124,15 +124,14 @@ def _v1(conn: sqlite3.Connection) -> None:
 
 
 def _v2(conn: sqlite3.Connection) -> None:
-    """Drop ``decisions_campaign``: keeping it up to date was half the cost of storing a run's decisions
-    (2.7 of 5.5 s for 2.25M decisions), and no query needed it — those by campaign read a run's rows in seq
-    or user order, and ``report`` measured as fast without it."""
+    """Drop ``decisions_campaign``: keeping it up to date was half the cost of storing a run's decisions, and no
+    query needs it — those by campaign read a run's rows in seq or user order (figures: benchmarks/README.md)."""
     conn.execute("DROP INDEX IF EXISTS decisions_campaign")
 
 
 def _v3(conn: sqlite3.Connection) -> None:
     """Events keyed by ``(user_id, time, seq)`` in a ``WITHOUT ROWID`` table: a replay walks each user's events
-    where they lie instead of looking every row up from the user index (the read was ~2.3x faster), and the
+    where they lie instead of looking every row up from the user index (benchmarks/README.md), and the
     key keeps that order after every later import. The rows are copied in key order; seq and ids unchanged."""
     _run(
         conn,
@@ -163,7 +162,64 @@ def _v3(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v4(conn: sqlite3.Connection) -> None:
+    """Currents exports as they land (SPEC §3.2): ``events.bot`` flags suspected bot clicks (stored, shown, inert
+    in the replay); the import ledger records records without a user skipped (a JSON object by event type) and
+    non-event files skipped in folders."""
+    _run(
+        conn,
+        """
+        ALTER TABLE events ADD COLUMN bot INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE imports ADD COLUMN no_user TEXT NOT NULL DEFAULT '{}';
+        ALTER TABLE imports ADD COLUMN skipped_files INTEGER NOT NULL DEFAULT 0;
+        """,
+    )
+
+
+def iso_sql(column: str) -> str:
+    """SQL for a millisecond column as ISO-8601 UTC with ``Z``, milliseconds only when not zero (as the
+    tool prints times); NULL stays NULL."""
+    return (f"CASE WHEN {column} IS NULL THEN NULL WHEN {column} % 1000 = 0 "
+            f"THEN strftime('%Y-%m-%dT%H:%M:%SZ', {column} / 1000, 'unixepoch') "
+            f"ELSE strftime('%Y-%m-%dT%H:%M:%fZ', {column} / 1000.0, 'unixepoch') END")
+
+
+#: Views for people who open the database with sqlite-utils or Datasette: times as ISO text, runs by name.
+#: Only complete runs show (a running one is half-written).
+READABLE_VIEWS: dict[str, str] = {
+    "runs_readable": (
+        "SELECT id, name, created_at, config_path, config_hash, engine_version, "
+        f"{iso_sql('until')} AS until, events, users, seconds, options, counts "
+        "FROM runs WHERE status = 'complete'"
+    ),
+    "decisions_readable": (
+        "SELECT r.name AS run, d.run_id, d.seq, d.user_id, d.campaign, d.status, d.reason, d.detail, d.trigger, "
+        f"d.source_campaign, d.trigger_event_id, {iso_sql('d.triggered_at')} AS triggered_at, "
+        f"{iso_sql('d.due_at')} AS due_at, {iso_sql('d.sent_at')} AS sent_at, d.variant, d.channels "
+        "FROM decisions d JOIN runs r ON r.id = d.run_id WHERE r.status = 'complete'"
+    ),
+    "conversions_readable": (
+        "SELECT r.name AS run, c.run_id, c.user_id, c.campaign, c.conversion_index, "
+        f"{iso_sql('c.time')} AS time, c.event_id, c.decision_seq, c.control "
+        "FROM conversions c JOIN runs r ON r.id = c.run_id WHERE r.status = 'complete'"
+    ),
+}
+
+
+def _v5(conn: sqlite3.Connection) -> None:
+    """Runs record how long they took (``seconds``); readable views (``READABLE_VIEWS``) for people who open
+    the database with sqlite-utils or Datasette, created by sqlite-utils (a one-off, never the hot path)."""
+    import sqlite_utils
+
+    db = sqlite_utils.Database(conn)
+    runs = db.table("runs")
+    if "seconds" not in runs.columns_dict:
+        runs.add_column("seconds", float)
+    for name, sql in READABLE_VIEWS.items():
+        db.create_view(name, sql, replace=True)
+
+
 #: Migrations in order; migration i brings a database to version i + 1.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_v1, _v2, _v3, _v4, _v5)
 
 SCHEMA_VERSION = len(MIGRATIONS)

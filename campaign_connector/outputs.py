@@ -1,6 +1,7 @@
-"""Files the commands write: ``atomic_output``, and the suffix → format table ``-o`` reads.
+"""Files the tool writes: ``atomic_output``, and the suffix → format table ``-o`` reads.
 
-Every command that writes a file goes through ``atomic_output``: the text goes to a temporary file in the
+Every command that writes a file goes through ``atomic_output`` (the library's writers can too: this module
+imports neither rich nor the CLI): the text goes to a temporary file in the
 target's folder, is flushed to disk, and is renamed over the target only when complete — an error or an
 interrupt leaves the previous file (or none) and no temporary file. The new file gets the permissions any new
 file gets under the umask (``tempfile.mkstemp`` would give 0600).
@@ -8,8 +9,9 @@ file gets under the umask (``tempfile.mkstemp`` would give 0600).
 
 from __future__ import annotations
 
+import gzip
+import io
 import os
-import secrets
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,7 +21,8 @@ from typing import TextIO
 from campaign_connector.errors import InputError
 
 #: The format of a file written with ``-o`` and no ``--format``, by its suffix (lower case).
-FORMAT_BY_SUFFIX: dict[str, str] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+FORMAT_BY_SUFFIX: dict[str, str] = {".csv": "csv", ".json": "json", ".jsonl": "jsonl", ".ndjson": "jsonl",
+                                    ".parquet": "parquet"}
 
 
 def format_by_suffix(path: Path) -> str | None:
@@ -30,7 +33,7 @@ def format_by_suffix(path: Path) -> str | None:
 def _create_temporary(path: Path) -> tuple[Path, int]:
     """A new, empty temporary file beside ``path`` (mode 0666 less the umask) and its descriptor."""
     while True:
-        temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        temporary = path.with_name(f".{path.name}.{os.urandom(4).hex()}.tmp")
         try:
             return temporary, os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
@@ -41,9 +44,10 @@ def _create_temporary(path: Path) -> tuple[Path, int]:
 
 
 @contextmanager
-def atomic_output(path: Path | None, *, newline: str | None = None) -> Iterator[TextIO]:
+def atomic_output(path: Path | None, *, newline: str | None = None, compress: bool = False) -> Iterator[TextIO]:
     """A UTF-8 text stream: stdout when ``path`` is None, else a temporary file beside ``path`` renamed over it
-    when the block ends without error. ``newline`` as ``open``'s (``""`` for csv, which writes its own)."""
+    when the block ends without error. ``newline`` as ``open``'s (``""`` for csv, which writes its own).
+    ``compress`` gzips the file, with no timestamp in its header: the same text gives the same bytes."""
     if path is None:
         yield sys.stdout
         return
@@ -51,10 +55,18 @@ def atomic_output(path: Path | None, *, newline: str | None = None) -> Iterator[
         raise InputError(f"{path}: is a folder (give -o a file path)")
     temporary, fd = _create_temporary(path)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as out:
-            yield out
-            out.flush()
-            os.fsync(out.fileno())
+        if compress:
+            with os.fdopen(fd, "wb") as raw:
+                zipped = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6)
+                with io.TextIOWrapper(zipped, encoding="utf-8", newline=newline) as out:
+                    yield out
+                raw.flush()
+                os.fsync(raw.fileno())
+        else:
+            with os.fdopen(fd, "w", encoding="utf-8", newline=newline) as out:
+                yield out
+                out.flush()
+                os.fsync(out.fileno())
         os.replace(temporary, path)
     except BaseException:
         temporary.unlink(missing_ok=True)

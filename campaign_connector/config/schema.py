@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from campaign_connector import vocabulary
-from campaign_connector.config import build
+from campaign_connector.config import keys
 
 SCHEMA_ID = "https://campaign-connector.dev/schema/campaigns-v1.json"
 
@@ -42,7 +42,7 @@ def _trigger_schemas() -> list[dict[str, Any]]:
             required.append("campaign")
         for qualifier in interaction.qualifiers:
             properties[qualifier.key] = (
-                {"type": "integer", "minimum": 0, "maximum": build.MAX_CONVERSION_EVENTS - 1}
+                {"type": "integer", "minimum": 0, "maximum": keys.MAX_CONVERSION_EVENTS - 1}
                 if qualifier.integer else {"type": ["string", "number"]}
             )
             if qualifier.required:
@@ -112,7 +112,7 @@ def campaign_schema() -> dict[str, Any]:
                 _object({"not": _ref("filter")}, ("not",)),
                 {
                     **_object(
-                        {"attribute": {"type": "string"}, **{op: operand for op in vocabulary.ATTRIBUTE_OPERATORS}},
+                        {"attribute": {"type": "string"}, **dict.fromkeys(vocabulary.ATTRIBUTE_OPERATORS, operand)},
                         ("attribute",),
                         "A users-file attribute with exactly one operator.",
                     ),
@@ -140,19 +140,19 @@ def campaign_schema() -> dict[str, Any]:
                 _object({
                     "in_days": {"type": "integer", "minimum": 0},
                     "at": _ref("clock"),
-                    "zone": {"enum": list(build.DELAY_ZONES)},
+                    "zone": {"enum": list(keys.DELAY_ZONES)},
                 }, ("in_days", "at")),
                 _object({
                     "next_weekday": {"enum": list(vocabulary.WEEKDAYS)},
                     "at": _ref("clock"),
-                    "zone": {"enum": list(build.DELAY_ZONES)},
+                    "zone": {"enum": list(keys.DELAY_ZONES)},
                 }, ("next_weekday", "at")),
             ]
         },
     }
     nullable_duration = {"oneOf": [{"type": "null"}, _ref("duration")]}
     campaign_properties: dict[str, Any] = {
-        "id": {"type": "string", "pattern": build.ID_RE.pattern},
+        "id": {"type": "string", "pattern": keys.ID_RE.pattern},
         "braze_id": {"type": "string", "description": "The campaign_id its logged events carry."},
         "name": {"type": "string"},
         "channels": {"type": "array", "items": channel, "minItems": 1, "uniqueItems": True},
@@ -172,10 +172,10 @@ def campaign_schema() -> dict[str, Any]:
         "variants": {
             "type": "array",
             "items": _object({"id": {"type": "string"}, "percent": {"type": "integer", "minimum": 0,
-                                                                      "maximum": 100}}, build.VARIANT_KEYS),
+                                                                      "maximum": 100}}, keys.VARIANT_KEYS),
         },
         "quiet_hours": _object({
-            "start": _ref("clock"), "end": _ref("clock"), "mode": {"enum": list(build.QUIET_HOURS_MODES)},
+            "start": _ref("clock"), "end": _ref("clock"), "mode": {"enum": list(keys.QUIET_HOURS_MODES)},
         }, ("start", "end")),
         "send_window": _object({
             "start": _ref("clock"), "end": _ref("clock"), "next_available": {"type": "boolean"},
@@ -185,7 +185,7 @@ def campaign_schema() -> dict[str, Any]:
         "max_recipients": {"oneOf": [{"type": "null"}, {"type": "integer", "minimum": 1}]},
         "conversion_events": {
             "type": "array",
-            "maxItems": build.MAX_CONVERSION_EVENTS,
+            "maxItems": keys.MAX_CONVERSION_EVENTS,
             "items": _object({
                 "event": {"type": "string"},
                 "within": _ref("duration"),
@@ -204,8 +204,8 @@ def campaign_schema() -> dict[str, Any]:
             "items": _object({
                 "channel": {"enum": [*vocabulary.CAPPED_CHANNELS, "any"]},
                 "max": {"type": "integer", "minimum": 0},
-                "per": {"type": "string", "pattern": rf"^\s*[0-9]+\s*({'|'.join(build.CAP_UNITS)})s?\s*$"},
-            }, build.CAP_KEYS),
+                "per": {"type": "string", "pattern": rf"^\s*[0-9]+\s*({'|'.join(keys.CAP_UNITS)})s?\s*$"},
+            }, keys.CAP_KEYS),
         },
     })
     return {

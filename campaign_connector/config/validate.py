@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from campaign_connector import model, vocabulary
-from campaign_connector.config import InvalidConfig, Problem, check_config
+from campaign_connector.config import InvalidConfig, Problem, check_config, check_config_text
 from campaign_connector.store import Store
 from campaign_connector.store.checks import campaigns_present, count_interactions
 
@@ -92,14 +92,19 @@ def database_unusable(db: str, error: Exception, strict: bool = False) -> Outcom
     return Outcome(problems=[Problem(db, None, None, "", "database-unusable", str(error))], strict=strict)
 
 
-def validate_file(path: Path, *, store: Store | None = None, db_name: str = "", strict: bool = False) -> Outcome:
-    """Validate a campaign file; with ``store``, check it against the event log too.
+def validate_file(path: Path, *, store: Store | None = None, db_name: str = "", strict: bool = False,
+                  text: str | None = None) -> Outcome:
+    """Validate a campaign file; with ``store``, check it against the event log too. With ``text`` (standard
+    input's), that is the config and ``path`` only names it in messages.
 
     A file that cannot be read as text is an outcome with one file-level error (not an exception).
     """
     log = StoreLogFacts(store, db_name or str(store.path)) if store is not None else None
     try:
-        _, problems = check_config(path, log)
+        if text is not None:
+            _, problems = check_config_text(text, str(path), log)
+        else:
+            _, problems = check_config(path, log)
     except InvalidConfig as err:
         problems = err.problems
     return Outcome(problems=problems, strict=strict)

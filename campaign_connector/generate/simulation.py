@@ -1,196 +1,40 @@
-"""A realistic synthetic event log (and users file) for a campaign workspace — by default the shipped
-``campaigns.example.yaml``.
-
-What the log holds, day by day in each user's local time: app sessions (carrying the user's ``timezone``),
-carts (``add_to_cart``, then ``purchase`` rows per product or an ``abandoned_cart``), and the live sends of the
-workspace's SOURCE campaigns (the ones without triggers) at plausible local hours, followed by the engagement
-they draw: email opens (human, and machine opens within minutes), link clicks with ``link_alias``, direct push
-opens and push button clicks with ``button_id``, SMS short-link clicks, content-card views — and
-``enroll_in_control_group`` rows instead of a send for users in a source's control group. Users in the global
-control group get no source campaign (unless the campaign carries an excluded tag); unsubscribed users get
-nothing on those channels. A few Canvas emails (no ``campaign``) carry a ``shop_sale`` link.
-
-How each source campaign was sent (weekdays, hour, reach, links, buttons) is the generator's only knowledge
-of the example; it lives in ``SEND_PLANS``. Campaigns it does not know get a plain weekly plan by channel.
-
-Deterministic: one ``random.Random(seed)`` draws everything, in a fixed order, so the same arguments give the
-same bytes (gzip output included). Streaming: users are walked one local day at a time and only the events of
-the two UTC days still open are held in memory; rows are written in time order.
-"""
+"""The simulation: users drawn up front, then walked one local day at a time; sends of the source campaigns and
+the engagement they draw, sessions and carts. One ``random.Random(seed)`` draws everything in a fixed order."""
 
 from __future__ import annotations
 
-import csv
-import gzip
-import io
 import json
 import math
-import os
 import random
 from bisect import bisect_right
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
-from importlib import resources
-from itertools import accumulate
 from operator import itemgetter
-from pathlib import Path
-from typing import IO, Any, cast
+from typing import Any
 
 from campaign_connector.engine import campaign_bucket, global_bucket
-from campaign_connector.errors import InputError
+from campaign_connector.generate.tables import (
+    _SESSION_CUM,
+    _SESSION_TOTAL,
+    CATALOGUE,
+    DAY,
+    DEFAULT_PLAN,
+    HOUR,
+    MINUTE,
+    PLANS,
+    PURCHASE_PROPERTIES,
+    RATES,
+    SEND_PLANS,
+    UNSUBSCRIBED,
+    ZONE_ONLY_ON_EVENTS,
+    ZONES,
+    SendPlan,
+)
 from campaign_connector.model import Campaign, Config
 from campaign_connector.timeutil import get_zone, local_wall_to_ms
-from campaign_connector.vocabulary import EVENT_FIELDS, RECEIVE_EVENT
-
-#: The first day of a generated log when none is given: a Monday, one week before the example's source
-#: campaigns go live (so that audiences looking back at sessions and purchases have some history).
-DEFAULT_START = date(2025, 12, 29)
-#: The days an event log may hold (timeutil's 1970..2199).
-_FIRST_DAY, _LAST_DAY = date(1970, 1, 1), date(2199, 12, 31)
-
-DAY = 86_400
-HOUR = 3_600
-MINUTE = 60
-
-
-def example_config_path() -> Path:
-    """The shipped ``campaigns.example.yaml`` (packaged with the sample data)."""
-    return Path(str(resources.files("campaign_connector.sample_data").joinpath("campaigns.example.yaml")))
-
-
-# --------------------------------------------------------------------------------------------------
-# The generator's knowledge of the example workspace
-
-
-@dataclass(frozen=True, slots=True)
-class SendPlan:
-    """How the live system sent one source campaign."""
-
-    weekdays: tuple[int, ...] = (2,)
-    """Local weekdays it goes out on (0 = Monday)."""
-    every_weeks: int = 1
-    """1 = every week, 2 = every other week (counted from the week the campaign starts)."""
-    hour: int = 11
-    """Local hour the send starts; sends spread over the following ``spread_minutes``."""
-    spread_minutes: int = 45
-    """Width of the send wave."""
-    reach: float = 0.6
-    """Share of the reachable users who get each send."""
-    after_event: str | None = None
-    """Sent after this event (e.g. ``abandoned_cart``) instead of on a schedule."""
-    lag_minutes: int = 60
-    """For ``after_event``: how long after the event the send goes."""
-    plans: tuple[str, ...] = ()
-    """Only users on these plans (empty = everyone)."""
-    links: tuple[tuple[str, float], ...] = (("cta", 1.0),)
-    """Email link aliases with their relative weights."""
-    buttons: tuple[tuple[str, float], ...] = ()
-    """Push buttons with the share of receivers who click each."""
-    purchase_after_click: float = 0.12
-    """Chance that a click or open leads to a purchase in the session it starts (cart aside)."""
-    product: str | None = None
-    """What that purchase buys (None = a catalogue product)."""
-
-
-#: The example's source campaigns, as the live system sent them.
-SEND_PLANS: dict[str, SendPlan] = {
-    "free_shipping_push": SendPlan(
-        weekdays=(0,), hour=12, reach=0.8, buttons=(("shop_now", 0.05), ("later", 0.012)),
-    ),
-    "weekly_newsletter": SendPlan(
-        weekdays=(1,), every_weeks=2, hour=10, reach=0.95,
-        links=(("read_more", 5.0), ("shop_sale", 3.0), ("preferences", 0.5)),
-    ),
-    "abandoned_cart_push": SendPlan(after_event="abandoned_cart", lag_minutes=60, reach=0.75),
-    "vip_offer_email": SendPlan(
-        weekdays=(3,), hour=15, reach=0.9, plans=("plus", "premium"),
-        links=(("claim_offer", 4.0), ("see_terms", 1.0)), purchase_after_click=0.3, product="plus_membership",
-    ),
-}
-
-#: Plans for unknown source campaigns, by channel.
-DEFAULT_PLAN = SendPlan()
-
-
-@dataclass(frozen=True, slots=True)
-class Rates:
-    """Engagement after a send, by channel (shares of receivers, delays in seconds)."""
-
-    email_open: float = 0.24
-    """Human opens."""
-    email_open_median: float = 2 * HOUR
-    """Median delay of a human open (log-normal, at most three days)."""
-    email_machine_open: float = 0.12
-    """Machine opens (privacy proxies), within minutes of the send."""
-    email_click: float = 0.18
-    """Clicks, as a share of human opens."""
-    email_reopen: float = 0.1
-    """A second open, as a share of human opens."""
-    push_open: float = 0.06
-    """Direct push opens."""
-    push_open_median: float = 15 * MINUTE
-    """Median delay of a push open or button click."""
-    sms_click: float = 0.05
-    """SMS short-link clicks."""
-    card_view: float = 0.35
-    """Content-card views."""
-    card_click: float = 0.1
-    """Content-card clicks, as a share of views."""
-    card_dismiss: float = 0.08
-    """Content-card dismissals, as a share of views."""
-    in_app_click: float = 0.1
-    """In-app message clicks, as a share of views."""
-
-
-RATES = Rates()
-
-#: (IANA zone or None, country, weight). ``None``: the user's zone is unknown (workspace zone applies).
-ZONES: tuple[tuple[str | None, str, int], ...] = (
-    ("America/New_York", "US", 26),
-    ("America/Chicago", "US", 12),
-    ("America/Denver", "US", 4),
-    ("America/Los_Angeles", "US", 13),
-    ("America/Toronto", "CA", 5),
-    ("America/Vancouver", "CA", 2),
-    ("Europe/London", "GB", 7),
-    ("Europe/Berlin", "DE", 6),
-    ("Australia/Sydney", "AU", 3),
-    ("Asia/Kolkata", "IN", 2),
-    ("Asia/Tokyo", "JP", 2),
-    (None, "US", 18),
-)
-
-PLANS: tuple[tuple[str, int], ...] = (("free", 68), ("plus", 26), ("premium", 6))
-
-#: (product_id, price). Carts draw from it; ``plus_membership`` is bought after the VIP offer.
-CATALOGUE: tuple[tuple[str, float], ...] = (
-    ("sku-1001", 12.5), ("sku-1002", 19.99), ("sku-1003", 24.0), ("sku-1004", 29.99), ("sku-1005", 34.5),
-    ("sku-1006", 39.0), ("sku-1007", 44.99), ("sku-1008", 49.99), ("sku-1009", 59.0), ("sku-1010", 64.99),
-    ("sku-1011", 79.0), ("sku-1012", 89.99), ("sku-1013", 99.0), ("sku-1014", 119.0), ("sku-1015", 149.0),
-)
-PRICES = {"plus_membership": 49.0, **dict(CATALOGUE)}
-#: The ``properties`` of a purchase row, per product.
-PURCHASE_PROPERTIES = {
-    product: json.dumps({"product_id": product, "price": price, "currency": "USD"}, separators=(",", ":"))
-    for product, price in PRICES.items()
-}
-
-#: Relative weight of a session starting in each local hour 0..23.
-SESSION_HOURS = (1, 0.5, 0.3, 0.2, 0.2, 0.4, 1, 2.5, 3.5, 3, 2.8, 3, 4, 3.5, 2.8, 2.6, 2.8, 3.2, 4, 5, 5.5, 5, 3.5, 2)
-_SESSION_CUM = tuple(accumulate(SESSION_HOURS))[:-1]
-_SESSION_TOTAL = sum(SESSION_HOURS)
-
-#: Unsubscribed channel sets in the users file, with their share of users.
-UNSUBSCRIBED: tuple[tuple[str, float], ...] = (("email", 0.03), ("push", 0.02), ("sms", 0.01), ("email;sms", 0.01))
-
-#: Share of users whose zone is known only from their events (not the users file).
-ZONE_ONLY_ON_EVENTS = 0.3
-
-# --------------------------------------------------------------------------------------------------
-# Users
+from campaign_connector.vocabulary import RECEIVE_EVENT
 
 
 @dataclass(slots=True)
@@ -243,14 +87,6 @@ class User:
         }
 
 
-USERS_FIELDS = (
-    "user_id", "timezone", "country", "plan", "lifetime_value", "signup_date", "unsubscribed", "global_control_group",
-)
-
-
-# --------------------------------------------------------------------------------------------------
-# The generator
-
 
 @dataclass(frozen=True, slots=True)
 class Source:
@@ -277,49 +113,6 @@ class Source:
     def start_date(self) -> date:
         """The UTC date it starts sending (its weeks count from there)."""
         return date(1970, 1, 1) + timedelta(days=self.start // DAY)
-
-
-@dataclass(frozen=True, slots=True)
-class GenerateSummary:
-    """What ``generate_log`` wrote."""
-
-    path: Path
-    """The event log written."""
-    users: int
-    """Users generated."""
-    days: int
-    """Days covered."""
-    start: date
-    """First day (UTC)."""
-    events: int
-    """Rows written."""
-    counts: dict[str, int]
-    """Rows per event name."""
-    users_file: Path | None = None
-    """The users file written, if asked for."""
-
-    def describe(self) -> str:
-        """A one-paragraph summary for the terminal."""
-        end = self.start + timedelta(days=self.days - 1)
-        sends = sum(n for name, n in self.counts.items() if name.startswith("receive_"))
-        text = (
-            f"Wrote {self.events:,} events for {self.users:,} users, {self.start} to {end}, to {self.path} "
-            f"({sends:,} sends, {self.counts.get('open_email', 0):,} email opens, "
-            f"{self.counts.get('purchase', 0):,} purchases)."
-        )
-        if self.users_file is not None:
-            text += f" Users file: {self.users_file}."
-        return text
-
-
-def parse_start(value: str | None) -> date:
-    """``--start``: a date ``YYYY-MM-DD`` (None → ``DEFAULT_START``)."""
-    if value is None:
-        return DEFAULT_START
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise InputError(f"--start: {value!r} is not a date (write it as YYYY-MM-DD, e.g. 2026-01-05)") from None
 
 
 def source_campaigns(config: Config) -> list[Source]:
@@ -349,11 +142,11 @@ def _stop_second(campaign: Campaign) -> int | None:
     return min(stops) // 1000 if stops else None
 
 
-_Row = tuple[int, str, str, str, str, str, str, str, str]
+Row = tuple[int, str, str, str, str, str, str, str, str]
 """(second, user_id, event, campaign, link_alias, button_id, machine_open, timezone, properties JSON)."""
 
 
-class _Generator:
+class Generator:
     """Draws users and their days; collects rows by UTC day until the day can no longer receive rows."""
 
     def __init__(self, config: Config, users: int, days: int, seed: int, start: date) -> None:
@@ -372,7 +165,7 @@ class _Generator:
         for source in self.sources:
             if source.plan.after_event is not None:
                 self.after_event[source.plan.after_event].append(source)
-        self.buckets: dict[int, list[_Row]] = defaultdict(list)
+        self.buckets: dict[int, list[Row]] = defaultdict(list)
         self.users = [self._user(n, users) for n in range(1, users + 1)]
 
     # -- users -----------------------------------------------------------------------------------
@@ -439,7 +232,7 @@ class _Generator:
                 (t, user.id, event, campaign, link_alias, button_id, machine_open, zone, properties)
             )
 
-    def days_of_rows(self, progress: Callable[[int, int], None] | None = None) -> Iterator[tuple[int, list[_Row]]]:
+    def days_of_rows(self, progress: Callable[[int, int], None] | None = None) -> Iterator[tuple[int, list[Row]]]:
         """Every row in time order (ties in the order they were drawn), as (UTC day number, that day's rows)."""
         zones = sorted({user.zone or self.workspace_zone for user in self.users})
         # Local days -1 and D fill the first and last UTC day for zones behind and ahead of UTC; rows outside
@@ -460,7 +253,7 @@ class _Generator:
                 progress(min(day + 1, self.days), self.days)
         yield from self._flush(None)
 
-    def _flush(self, before_day: int | None) -> Iterator[tuple[int, list[_Row]]]:
+    def _flush(self, before_day: int | None) -> Iterator[tuple[int, list[Row]]]:
         for key in sorted(k for k in self.buckets if before_day is None or k < before_day):
             rows = self.buckets.pop(key)
             rows.sort(key=_time)
@@ -610,7 +403,6 @@ class _Generator:
 
 
 _time = itemgetter(0)
-_event = itemgetter(2)
 
 
 def _json(value: dict[str, Any]) -> str:
@@ -625,166 +417,3 @@ def _span(rng: random.Random, low: int, high: int) -> int:
 def _delay(rng: random.Random, median: float, cap: int) -> int:
     """A log-normal delay in seconds with this median, at least 1 s and at most ``cap``."""
     return max(1, min(cap, int(median * math.exp(rng.gauss(0.0, 1.0)))))
-
-
-# --------------------------------------------------------------------------------------------------
-# Writing
-
-
-def _format(path: Path) -> tuple[str, bool]:
-    """(``csv``|``jsonl``, gzipped) from the file name."""
-    name = path.name.lower()
-    gz = name.endswith(".gz")
-    if gz:
-        name = name[:-3]
-    for suffix, kind in ((".csv", "csv"), (".jsonl", "jsonl"), (".ndjson", "jsonl")):
-        if name.endswith(suffix):
-            return kind, gz
-    raise InputError(f"{path}: unknown output format (name it .csv or .jsonl, optionally with .gz)")
-
-
-def _check_target(path: Path) -> None:
-    """Refuse, before any work, an output path that is a folder or in a folder that does not exist."""
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder (give a file path)")
-    if not path.parent.is_dir():
-        raise InputError(f"{path}: cannot write (folder {path.parent} does not exist)")
-
-
-class _AtomicText:
-    """A text file written under a temporary name and renamed into place only when complete."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        _, self.gz = _format(path)
-        try:
-            self.raw: IO[bytes] = open(self.tmp, "wb")  # closed in __exit__
-        except OSError as error:
-            raise InputError(f"{path}: cannot write ({error.strerror})") from None
-        sink = cast(IO[bytes], gzip.GzipFile(filename="", mode="wb", fileobj=self.raw, mtime=0, compresslevel=6)) \
-            if self.gz else self.raw
-        self.text = io.TextIOWrapper(sink, encoding="utf-8", newline="", write_through=False)
-
-    def __enter__(self) -> io.TextIOWrapper:
-        return self.text
-
-    def __exit__(self, kind: object, error: object, tb: object) -> None:
-        try:
-            self.text.close()
-            if self.gz:
-                self.raw.close()
-        finally:
-            if kind is None:
-                os.replace(self.tmp, self.path)
-            else:
-                self.tmp.unlink(missing_ok=True)
-
-
-@lru_cache(maxsize=1)
-def _clock() -> tuple[str, ...]:
-    """``HH:MM:SSZ`` for every second of a day."""
-    return tuple(f"{h:02d}:{m:02d}:{s:02d}Z" for h in range(24) for m in range(60) for s in range(60))
-
-
-#: Rows formatted per ``writerows`` call (bounds the memory of a 10M-event day).
-_CHUNK = 65_536
-
-
-def _write_events(
-    days: Iterator[tuple[int, list[_Row]]], out: IO[str], kind: str, id_prefix: str, counts: Counter[str]
-) -> int:
-    clock = _clock()
-    n = 0
-    writer = csv.writer(out, lineterminator="\n")
-    if kind == "csv":
-        writer.writerow(EVENT_FIELDS)
-    dumps = json.JSONEncoder(separators=(",", ":")).encode
-    for day, rows in days:
-        counts.update(map(_event, rows))
-        prefix = f"{date(1970, 1, 1) + timedelta(days=day)}T"
-        base = day * DAY
-        for first in range(0, len(rows), _CHUNK):
-            chunk = rows[first:first + _CHUNK]
-            if kind == "csv":
-                writer.writerows([
-                    (user, prefix + clock[t - base], event, campaign, f"{id_prefix}{i}", alias, button, "", machine,
-                     "", zone, props)
-                    for i, (t, user, event, campaign, alias, button, machine, zone, props) in enumerate(chunk, n + 1)
-                ])
-            else:
-                out.writelines(
-                    _json_line(dumps, user, prefix + clock[t - base], event, campaign, f"{id_prefix}{i}", alias,
-                               button, machine, zone, props)
-                    for i, (t, user, event, campaign, alias, button, machine, zone, props) in enumerate(chunk, n + 1)
-                )
-            n += len(chunk)
-    return n
-
-
-def _json_line(
-    dumps: Callable[[Any], str], user: str, time: str, event: str, campaign: str, event_id: str, alias: str,
-    button: str, machine: str, zone: str, props: str,
-) -> str:
-    obj: dict[str, Any] = {"user_id": user, "time": time, "event": event}
-    if campaign:
-        obj["campaign"] = campaign
-    obj["id"] = event_id
-    if alias:
-        obj["link_alias"] = alias
-    if button:
-        obj["button_id"] = button
-    if machine:
-        obj["machine_open"] = machine == "true"
-    if zone:
-        obj["timezone"] = zone
-    line = dumps(obj)
-    return f'{line[:-1]},"properties":{props}}}\n' if props else f"{line}\n"
-
-
-def write_users(users: list[User], path: Path) -> None:
-    """The users file (CSV or JSONL by extension, ``.gz`` too): zones, attributes, overrides, unsubscribes."""
-    kind, _ = _format(path)
-    with _AtomicText(path) as out:
-        if kind == "csv":
-            writer = csv.DictWriter(out, fieldnames=USERS_FIELDS, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(user.users_row() for user in users)
-        else:
-            for user in users:
-                row = {k: v for k, v in user.users_row().items() if v != ""}
-                out.write(json.dumps(row, separators=(",", ":")) + "\n")
-
-
-def generate_log(
-    config: Config,
-    output: Path,
-    *,
-    users: int,
-    days: int,
-    seed: int = 1,
-    start: date = DEFAULT_START,
-    users_file: Path | None = None,
-    progress: Callable[[int, int], None] | None = None,
-) -> GenerateSummary:
-    """Write a synthetic event log for ``config`` (and optionally its users file). Same arguments, same bytes."""
-    if users < 1 or days < 1:
-        raise InputError(f"generate: --users and --days must be at least 1 (got {users} and {days})")
-    if start < _FIRST_DAY or (_LAST_DAY - start).days < days - 1:
-        raise InputError(f"generate: --start {start} and --days {days} leave 1970-01-01..2199-12-31, the times "
-                         "an event log may hold (pick a start and a number of days inside it)")
-    kind, _ = _format(output)
-    _check_target(output)
-    if users_file is not None:
-        _format(users_file)
-        _check_target(users_file)
-    generator = _Generator(config, users, days, seed, start)
-    counts: Counter[str] = Counter()
-    with _AtomicText(output) as out:
-        events = _write_events(generator.days_of_rows(progress), out, kind, f"g{seed}-", counts)
-    if users_file is not None:
-        write_users(generator.users, users_file)
-    return GenerateSummary(
-        path=output, users=users, days=days, start=start, events=events,
-        counts=dict(sorted(counts.items())), users_file=users_file,
-    )
