@@ -85,11 +85,10 @@ def test_within_covers_t_minus_d_up_to_t(kind: str, before: int, inside: bool) -
 # -- a Canvas row with a link alias matches click_alias_any_campaign, from a Currents export too ------------------
 
 
-def test_a_canvas_click_from_a_currents_export_matches_click_alias_any_campaign(tmp_path: Path) -> None:
+def test_a_canvas_click_from_a_currents_export_matches_click_alias_any_campaign(tmp_path: Path, store: Store) -> None:
     click = {**kit.RECORDS["users.messages.email.Click"][0], "campaign_id": None, "canvas_id": "canvas-1",
              "canvas_step_id": "step-1"}
     path = kit.write_avro(tmp_path / "click.avro", "users.messages.email.Click", [click])
-    store = Store.open(":memory:")
     import_event_files(store, [path])
     cfg = load_config_text("""\
 version: 1
@@ -163,8 +162,7 @@ def test_variant_is_set_on_every_row_but_control_rows() -> None:
 # -- global_control_group: true in the users file without a workspace group ---------------------------------------
 
 
-def test_a_users_file_global_control_group_without_a_workspace_group_is_ignored_with_one_warning() -> None:
-    store = Store.open(":memory:")
+def test_a_users_file_global_control_group_without_a_workspace_group_is_ignored_with_one_warning(store: Store) -> None:
     imported = import_user_rows(store, [{"user_id": "u1", "global_control_group": True},
                                         {"user_id": "u2", "global_control_group": True}, {"user_id": "u3"}])
     assert summary_lines(imported)[1:] == [
@@ -183,8 +181,7 @@ def test_a_users_file_global_control_group_without_a_workspace_group_is_ignored_
 # -- a send rate_limit moves past --until is pending ---------------------------------------------------------------
 
 
-def test_a_send_the_rate_limit_moves_past_the_horizon_is_pending_with_its_shifted_time() -> None:
-    store = Store.open(":memory:")
+def test_a_send_the_rate_limit_moves_past_the_horizon_is_pending_with_its_shifted_time(store: Store) -> None:
     import_event_rows(store, [{"user_id": f"u{n}", "time": "2026-01-05T10:00:30Z", "event": "purchase"}
                               for n in range(3)])
     cfg = load_config_text("""\
@@ -257,12 +254,11 @@ def test_a_bot_click_does_not_count_for_performed_filters(flagged: bool) -> None
         ("suppressed", "not_in_audience") if flagged else ("sent", None)]
 
 
-def test_explain_shows_a_bot_click_as_ignored(tmp_path: Path) -> None:
+def test_explain_shows_a_bot_click_as_ignored(tmp_path: Path, store: Store) -> None:
     from campaign_connector.inspection import build_explanation
     from campaign_connector.store.runs import find_run
 
     path = kit.write_avro(tmp_path / "c.avro", "users.messages.email.Click", kit.RECORDS["users.messages.email.Click"])
-    store = Store.open(":memory:")
     import_event_files(store, [path])
     cfg = load_config_text("""\
 version: 1

@@ -161,11 +161,11 @@ def test_json_rows_follow_the_same_rules(store: Store) -> None:
 def test_a_row_without_id_gets_a_stable_content_hash(store: Store, tmp_path: Path) -> None:
     row = {"user_id": "u", "time": "2026-01-05T09:00:00Z", "event": "open_email", "campaign": "c"}
     import_event_rows(store, [row])
-    other = Store.open(tmp_path / "other.db")
-    import_event_rows(other, [{**row, "time": 1767603600}])  # the same normalised row
     [(first,)] = stored(store, "id")
     assert first.startswith("h-") and len(first) == 34
-    assert stored(other, "id") == [(first,)]
+    with Store.open(tmp_path / "other.db") as other:
+        import_event_rows(other, [{**row, "time": 1767603600}])  # the same normalised row
+        assert stored(other, "id") == [(first,)]
 
 
 # --- idempotence -----------------------------------------------------------------------------------------

@@ -191,8 +191,7 @@ def test_a_bad_event_in_a_batch_is_rejected_alone_with_the_event_verbatim(tmp_pa
     assert json.loads(rejects[0]["raw"])["id"] == "p-1"
 
 
-def test_where_filters_match_custom_http_properties(tmp_path: Path) -> None:
-    store = Store.open(":memory:")
+def test_where_filters_match_custom_http_properties(tmp_path: Path, store: Store) -> None:
     path = tmp_path / "payload.json"
     path.write_text(json.dumps({"events": [CUSTOM]}))
     import_event_files(store, [path], format="currents")
@@ -250,12 +249,11 @@ def test_an_avro_float_reads_back_as_its_shortest_float32_decimal(written: float
     assert shortest_float32(single) == read
 
 
-def test_an_avro_price_is_stored_as_written_so_where_filters_compare_as_written(tmp_path: Path) -> None:
+def test_an_avro_price_is_stored_as_written_so_where_filters_compare_as_written(tmp_path: Path, store: Store) -> None:
     purchase = kit.RECORDS["users.behaviors.Purchase"][0]
     avro = kit.write_avro(tmp_path / "p.avro", "users.behaviors.Purchase", [purchase])
     flat = kit.write_json_lines(tmp_path / "p.json", [{**purchase, "event_type": "users.behaviors.Purchase",
                                                        "id": "json-1"}])
-    store = Store.open(":memory:")
     import_event_files(store, [avro, flat], format="currents")
     prices = [json.loads(text)["price"] for (text,) in events(store, "properties")]
     assert prices == [12.34, 12.34]
@@ -336,10 +334,9 @@ def test_users_from_standard_input(store: Store) -> None:
 
 @pytest.mark.parametrize(("bad", "limit", "stored"), [(2, 2, 1), (3, 2, None), (1, 0, None), (0, 0, 1)])
 def test_max_rejects_stores_nothing_when_more_rows_are_bad(tmp_path: Path, bad: int, limit: int,
-                                                           stored: int | None) -> None:
+                                                           stored: int | None, store: Store) -> None:
     path = tmp_path / "e.csv"
     path.write_bytes(CSV + b"".join(b"u,never,open_email,news\n" for _ in range(bad)))
-    store = Store.open(":memory:")
     if stored is None:
         with pytest.raises(BadRowsError, match=rf"^{bad} bad rows?, more than --max-rejects {limit}; nothing was "
                                                r"stored"):
@@ -424,3 +421,21 @@ def test_a_custom_http_batch_read_as_a_plain_log_says_to_use_format_currents(tmp
         import_event_files(store, [path])
     assert [str(bad) for bad in caught.value.bad_rows] == [
         f"{path}:1: missing event (this looks like a Braze Currents export: import it with --format currents)"]
+
+
+def test_standard_input_from_a_terminal_is_one_line_not_a_wait(tmp_path: Path) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    controller, terminal = pty.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "campaign_connector", "import", "-", "--format", "csv", "--db",
+                               str(tmp_path / "t.db")], stdin=terminal, capture_output=True, text=True, timeout=60)
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert (proc.returncode, proc.stderr) == (1, "Error: -: standard input is a terminal (pipe the data in: ... | "
+                                                 "campaign-connector import - --format csv)\n")
+    assert list(tmp_path.iterdir()) == []

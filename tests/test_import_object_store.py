@@ -23,7 +23,13 @@ from campaign_connector.errors import InputError
 from campaign_connector.importer import import_event_files, import_user_files
 from campaign_connector.store import Store
 
+#: Slow: a moto S3 server in a process of its own for the module.
+pytestmark = pytest.mark.slow
+
 BUCKET = "braze-exports"
+
+#: The module starts moto's server (a process of its own); CI runs it like every other test.
+pytestmark = pytest.mark.slow
 
 
 def _free_port() -> int:

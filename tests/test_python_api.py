@@ -29,12 +29,14 @@ def test_every_name_in_all_is_importable_and_documented_in_the_readme() -> None:
         assert name in documented, f"{name} is in __all__ but not in the README's Python API section"
 
 
+@pytest.mark.slow
 def test_importing_the_package_loads_no_library_module_until_a_name_is_used() -> None:
     code = ("import sys, campaign_connector as cc; assert 'campaign_connector.replay' not in sys.modules; "
             "cc.run_replay; assert 'campaign_connector.replay' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
+@pytest.mark.slow
 def test_the_readme_python_example_runs_as_written() -> None:
     code = re.search(r"```python\n(.*?)```", _section("Python API"), re.S).group(1)  # type: ignore[union-attr]
     ran = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
@@ -43,6 +45,7 @@ def test_the_readme_python_example_runs_as_written() -> None:
     assert "'users_gained'" in ran.stdout
 
 
+@pytest.mark.slow
 def test_the_readme_scenario_example_passes_against_the_example_config(tmp_path: Path) -> None:
     text = re.search(r"```yaml\n(name: .*?)```", _section("Scenario tests"), re.S).group(1)  # type: ignore[union-attr]
     (tmp_path / "campaigns.example.yaml").write_text((ROOT / "campaigns.example.yaml").read_text())

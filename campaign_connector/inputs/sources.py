@@ -199,6 +199,9 @@ def open_sources(paths: Sequence[str | Path], *, format: str = "auto", stdin: Bi
             if text == "-":
                 if any(s.name == STDIN for s in result.files):
                     raise InputError("-: standard input can be read only once (give '-' once)")
+                if stdin is None and sys.stdin.isatty():
+                    raise InputError("-: standard input is a terminal (pipe the data in: ... | campaign-connector "
+                                     "import - --format csv)")
                 stream = stdin if stdin is not None else sys.stdin.buffer
                 copy = _stdin_copy(stream, scratch(), format)
                 result.files.append(Source(STDIN, copy, None, local=False))
