@@ -174,11 +174,12 @@ _VISIBLE = str.maketrans({"\n": "\\n", "\r": "\\r", "\t": "\\t"})
 class SendsTable:
     """The decisions as a terminal table (``SENDS_TABLE_COLUMNS``), laid out for the width it is printed in.
 
-    User, campaign, status and times are never wrapped (a line wider than the terminal is cropped; csv has it
-    all). When at least ``SENDS_DETAIL_MIN_WIDTH`` columns (or the longest detail) are left beside the other
-    columns, ``detail`` is a column folded into what is left. Otherwise each row's reason and detail go on a
-    line of their own under its campaign — and its channels too when even the rest does not fit — so that a
-    100-column terminal still shows every campaign and time whole.
+    User, campaign, status and times are never wrapped. When at least ``SENDS_DETAIL_MIN_WIDTH`` columns (or the
+    longest detail) are left beside the other columns, ``detail`` is a column folded into what is left.
+    Otherwise each row's reason and detail go on a line of their own under its campaign — and its channels too
+    when even the rest does not fit — so that a
+    100-column terminal still shows every campaign and time whole; narrower still, each decision is a block of
+    ``field: value`` lines (``FoldingTable``).
     """
 
     def __init__(self, title: str, rows: list[list[str]]) -> None:
@@ -210,6 +211,9 @@ class SendsTable:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         width = options.max_width - 1  # after the space at the left edge
         columns, widths, below = self._layout(width)
+        if sum(widths) + _GAP * (len(widths) - 1) > width:  # even the narrowest layout would cut: one block a row
+            yield FoldingTable(self.title, list(SENDS_TABLE_COLUMNS), self.rows)
+            return
         shown = [SENDS_TABLE_COLUMNS.index(name) for name in columns]
         yield Text(self.title, style="table.title", no_wrap=True, overflow="ellipsis")
         yield Text()
@@ -419,13 +423,15 @@ def write_runs_csv(runs: list[RunInfo], out: TextIO) -> None:
 
 
 def runs_table(runs: list[RunInfo]) -> FoldingTable:
-    """The stored runs for the terminal: config file and hash, horizon, counts, the time the replay took."""
-    rows = [[record["name"], str(record["id"]), record["created_at"], record["config_file"],
-             record["config_hash"][:12], record["until"] or "-", _int(record["events"]), _int(record["users"]),
-             _int(record["decisions"]), _int(record["sent"]),
-             "-" if record["seconds"] is None else f"{record['seconds']:.1f} s"] for record in runs_records(runs)]
-    return FoldingTable("Runs", ["name", "id", "created", "config", "sha256", "until", "events", "users",
-                                 "decisions", "sent", "took"], rows, right={1, 6, 7, 8, 9, 10})
+    """The stored runs for the terminal: config file and hash (its first 8 characters), horizon, counts, the time
+    the replay took."""
+    rows = [[record["name"], str(record["id"]), record["config_file"], record["config_hash"][:8],
+             record["until"] or "-", _int(record["events"]), _int(record["users"]), _int(record["decisions"]),
+             _int(record["sent"]), "-" if record["seconds"] is None else f"{record['seconds']:.1f} s"]
+            for record in runs_records(runs)]
+    return FoldingTable("Runs (--format json has every field)", ["name", "id", "config", "sha256", "until",
+                                                                 "events", "users", "decisions", "sent", "took"],
+                        rows, right={1, 5, 6, 7, 8, 9})
 
 
 def report_json(rep: RunReport) -> str:
@@ -529,13 +535,13 @@ def report_renderables(rep: RunReport) -> list[RenderableType]:
                         "convert nothing."))
     if any(s.converted_sent is None for s in rep.campaigns) and rep.campaigns:
         out.append(Text("conv.: sends (control enrollments) followed by the primary conversion event; – a campaign "
-                        "without conversion events (the total counts only campaigns with them)", style="dim"))
+                        "without conversion events (the total counts only campaigns with them)\n", style="dim"))
     tested = [s for s in rep.campaigns if s.sample_ratio is not None or s.lift is not None]
     if tested:
         out.append(FoldingTable(
             "Conversions per user, sent against control (difference in percentage points, 95% Newcombe interval)",
             ["campaign", "users sent / ctrl", "converted", "difference [95% CI]", "p", "control share", "verdict"],
-            [[s.campaign, *_lift_cells(s)] for s in tested], right=range(1, 5), wrap={3, 5, 6},
+            [[s.campaign, *_lift_cells(s)] for s in tested], right=range(1, 5), wrap={5, 6},
         ))
     reasons = [[s.campaign, reason, _int(count), REASON_TEXT.get(reason, "")]
                for s in rep.campaigns for reason, count in s.suppressed_by_reason.items() if count]
@@ -545,6 +551,37 @@ def report_renderables(rep: RunReport) -> list[RenderableType]:
     if rep.daily_sent:
         out.append(daily_chart(rep.daily_sent, [s.campaign for s in rep.campaigns]))
     return out
+
+
+class _Bars:
+    """The chart's table of stacked bars, the bars as wide as the console leaves room for (up to
+    ``CHART_WIDTH``): a bar is never cut."""
+
+    def __init__(self, title: str, label: str, buckets: list[tuple[int, dict[str, int]]], order: list[str],
+                 styles: dict[str, tuple[str, str]]) -> None:
+        self.title, self.label, self.buckets, self.order, self.styles = title, label, buckets, order, styles
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        top = max(sum(counts.values()) for _, counts in self.buckets)
+        count_width = max(len(_int(sum(counts.values()))) for _, counts in self.buckets)
+        width = max(1, min(CHART_WIDTH, options.max_width - 10 - max(count_width, 4) - 6))
+        chart = Table(title=self.title, title_justify="left", box=None, header_style="bold", padding=(0, 1))
+        chart.add_column(self.label, no_wrap=True)
+        chart.add_column("sent", justify="right", no_wrap=True)
+        chart.add_column("", no_wrap=True)
+        for start, counts in self.buckets:
+            bar = Text()
+            done = 0
+            cumulative = 0
+            for campaign in self.order:
+                if counts.get(campaign):
+                    cumulative += counts[campaign]
+                    length = round(cumulative / top * width) - done
+                    mark, colour = self.styles[campaign]
+                    bar.append(mark * length, style=colour)
+                    done += length
+            chart.add_row(_day(start), _int(sum(counts.values())), bar)
+        yield chart
 
 
 #: The marks of the campaigns in the terminal chart (cycled): each campaign its own character as well as its
@@ -567,24 +604,7 @@ def daily_chart(days: list[tuple[int, dict[str, int]]], order: list[str]) -> Ren
         buckets = sorted(weeks.items())
     everyone = order + sorted({c for _, counts in buckets for c in counts} - set(order))
     styles = {c: (CHART_MARKS[i % len(CHART_MARKS)], PALETTE[i % len(PALETTE)]) for i, c in enumerate(everyone)}
-    top = max(sum(counts.values()) for _, counts in buckets)
-    chart = Table(title=f"Sends per UTC {'day' if label == 'day' else 'week'}", title_justify="left",
-                  box=None, header_style="bold", padding=(0, 1))
-    chart.add_column(label)
-    chart.add_column("sent", justify="right")
-    chart.add_column("", no_wrap=True)
-    for start, counts in buckets:
-        bar = Text()
-        done = 0
-        cumulative = 0
-        for campaign in everyone:
-            if counts.get(campaign):
-                cumulative += counts[campaign]
-                length = round(cumulative / top * CHART_WIDTH) - done
-                mark, colour = styles[campaign]
-                bar.append(mark * length, style=colour)
-                done += length
-        chart.add_row(_day(start), _int(sum(counts.values())), bar)
+    chart = _Bars(f"Sends per UTC {'day' if label == 'day' else 'week'}", label, buckets, everyone, styles)
     shown = [c for c in everyone if any(counts.get(c) for _, counts in buckets)]
     if len(shown) < 2:
         return chart
