@@ -1,10 +1,16 @@
 """Benchmarks for campaign-connector, run by hand (never in CI): ``python benchmarks/bench.py``.
 
-Measures, side by side in one run on this machine, through the real command line:
+Measures, side by side in one run on this machine, through the real command line, on two log shapes (``ids``:
+``generate``'s CSV, with an id column and ISO times; ``no-ids``: the same events without ids, times as epoch
+seconds, a fifth of them with milliseconds):
 - CSV import rate (events/s) and its ratio to the ``sqlite3`` shell's ``.import`` of the same file into a
-  plain table of the same columns;
-- replay rate for ``--workers 1`` and ``--workers 2`` (events/s), their speed-up, and that both runs made
-  identical decisions;
+  plain table of the same columns plus the indexes the store needs ((user_id, time), and the unique id index
+  when the file has ids);
+- replay rate for ``--workers 1``, ``--workers 2`` and a second ``--workers 1`` replay of the same log (the
+  what-if loop), their speed-up, and that all runs made identical decisions;
+- where the time goes, per event: the import's steps (read and normalise into the staging file, copy into the
+  log sorted by user, build the id index, commit) and the replay's read of every timeline, measured in
+  process on the same log (``--breakdown``);
 - peak RSS of every step (from ``wait4``'s rusage of the child process);
 - database size per million events;
 - growth: import and replay time from the smallest to the largest size, and replay time as the number of
@@ -12,9 +18,9 @@ Measures, side by side in one run on this machine, through the real command line
 
 Prints a table and writes every figure to ``benchmarks/out/results.json``.
 
-    python benchmarks/bench.py                      # 100k and 1M events
-    python benchmarks/bench.py --sizes 100000 1000000 10000000
-    python benchmarks/bench.py --sizes 1000000 --campaign-scale 20 200
+    python benchmarks/bench.py                      # 1M events, both shapes
+    python benchmarks/bench.py --sizes 1000000 10000000
+    python benchmarks/bench.py --sizes 100000 --campaign-scale 20 200
 """
 
 from __future__ import annotations
@@ -90,21 +96,58 @@ def count_rows(path: Path) -> int:
         return sum(1 for _ in handle) - 1
 
 
+def without_ids(source: Path, target: Path) -> None:
+    """``source`` without its id column, times as epoch seconds (every fifth with milliseconds)."""
+    import csv
+    from datetime import datetime
+
+    with source.open(newline="") as infile, target.open("w", newline="") as outfile:
+        reader, writer = csv.reader(infile), csv.writer(outfile, lineterminator="\n")
+        header = next(reader)
+        at_id, at_time = header.index("id"), header.index("time")
+        writer.writerow([name for i, name in enumerate(header) if i != at_id])
+        for number, row in enumerate(reader):
+            seconds = datetime.fromisoformat(row[at_time].replace("Z", "+00:00")).timestamp()
+            row[at_time] = f"{seconds + 0.25:.3f}" if number % 5 == 0 else str(int(seconds))
+            del row[at_id]
+            writer.writerow(row)
+
+
+def log_of_shape(events: int, shape: str, folder: Path) -> tuple[Path, int]:
+    path, rows = generate(events, folder)
+    if shape == "ids":
+        return path, rows
+    target = folder / f"events-{events}-no-ids.csv"
+    if not target.exists():
+        without_ids(path, target)
+    return target, rows
+
+
 def sqlite_import(csv_path: Path, folder: Path) -> dict[str, Any]:
-    """The sqlite3 shell's .import of the same CSV into a plain table of the same columns."""
+    """The sqlite3 shell's .import of the same CSV into a plain table of the same columns, plus the indexes
+    the store needs: (user_id, time), and the unique id index when the file has an id column."""
     db = folder / "plain.db"
     db.unlink(missing_ok=True)
     with csv_path.open() as handle:
         header = handle.readline().strip().split(",")
     columns = ", ".join(f'"{name}" TEXT' for name in header)
-    script = f"CREATE TABLE events ({columns});\n.mode csv\n.import --skip 1 {csv_path} events\n"
+    indexes = "CREATE INDEX plain_user_time ON events (user_id, time);\n"
+    if "id" in header:
+        indexes += "CREATE UNIQUE INDEX plain_id ON events (id);\n"
+    script = f"CREATE TABLE events ({columns});\n.mode csv\n.import --skip 1 {csv_path} events\n{indexes}"
     if not shutil.which("sqlite3"):
         return {"seconds": None, "note": "sqlite3 shell not installed (apt-get install sqlite3)"}
     started = time.perf_counter()
-    subprocess.run(["sqlite3", str(db)], input=script, text=True, check=True)
+    proc = subprocess.Popen(["sqlite3", str(db)], stdin=subprocess.PIPE, text=True)
+    assert proc.stdin is not None
+    proc.stdin.write(script)
+    proc.stdin.close()
+    _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"sqlite3 failed on {csv_path}")
     db.unlink()
-    return {"seconds": seconds}
+    return {"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime}
 
 
 def decisions_digest(db: Path, run_name: str) -> str:
@@ -141,32 +184,82 @@ def scaled_config(follow_ups: int, folder: Path) -> Path:
     return path
 
 
-def bench_size(events: int, folder: Path, workers: list[int]) -> dict[str, Any]:
-    csv_path, rows = generate(events, folder)
-    db = folder / f"bench-{events}.db"
+def bench_size(events: int, shape: str, folder: Path, workers: list[int], breakdown: bool) -> dict[str, Any]:
+    csv_path, rows = log_of_shape(events, shape, folder)
+    db = folder / f"bench-{events}-{shape}.db"
     remove_db(db)
-    result: dict[str, Any] = {"events": rows}
+    result: dict[str, Any] = {"events": rows, "shape": shape}
     imp = run_measured([*CLI, "import", "--db", str(db), str(csv_path)])
     result["import"] = {**imp, "events_per_s": rows / imp["seconds"]}
     plain = sqlite_import(csv_path, folder)
     if plain.get("seconds"):
         result["sqlite3_import"] = {**plain, "events_per_s": rows / plain["seconds"]}
         result["import"]["ratio_to_sqlite3"] = imp["seconds"] / plain["seconds"]
+        result["import"]["cpu_ratio_to_sqlite3"] = imp["cpu_seconds"] / plain["cpu_seconds"]
     result["db_mb_per_million"] = db.stat().st_size / 1e6 / (rows / 1e6)
     digests = {}
-    for n in workers:
-        name = f"w{n}"
+    for name, n in [*((f"w{n}", n) for n in workers), ("again", 1)]:
         rep = run_measured([*CLI, "replay", str(EXAMPLE), "--db", str(db), "--name", name, "--workers", str(n)])
-        result[f"replay_workers_{n}"] = {**rep, "events_per_s": rows / rep["seconds"]}
-        digests[n] = decisions_digest(db, name)
+        result[f"replay_{name}"] = {**rep, "events_per_s": rows / rep["seconds"]}
+        digests[name] = decisions_digest(db, name)
     if 1 in workers and 2 in workers:
-        result["speedup_2_workers"] = result["replay_workers_1"]["seconds"] / result["replay_workers_2"]["seconds"]
-        result["identical_decisions"] = digests[1] == digests[2]
-    # The faster of the replays (the target is the whole job done on this machine).
-    fastest = min(result[f"replay_workers_{n}"]["seconds"] for n in workers)
+        result["speedup_2_workers"] = result["replay_w1"]["seconds"] / result["replay_w2"]["seconds"]
+    result["identical_decisions"] = len(set(digests.values())) == 1
+    fastest = min(result[f"replay_w{n}"]["seconds"] for n in workers)
     result["import_plus_replay_seconds"] = imp["seconds"] + fastest
+    if breakdown:
+        result["breakdown"] = per_event_costs(csv_path, folder / "breakdown.db", rows)
     remove_db(db)
     return result
+
+
+def per_event_costs(csv_path: Path, db: Path, rows: int) -> dict[str, float]:
+    """CPU microseconds per event (this process and its SQLite threads: steady on a busy machine) of each step
+    of an import, and of reading every timeline as a replay does."""
+    from campaign_connector.importer import import_event_files
+    from campaign_connector.store import Store
+    from campaign_connector.store import events as store_events
+    from campaign_connector.store.events import iter_timelines
+
+    remove_db(db)
+    spent: dict[str, float] = {}
+    steps = [(store_events.Staging, "append", "stage the batches (ADBC)"),
+             (store_events, "_build_id_index", "id index"),
+             (store_events, "copy_staged", "copy into the log sorted by user")]
+    real = [getattr(owner, name) for owner, name, _ in steps]
+
+    def timed(label: str, function: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.process_time() - started
+        return wrapper
+
+    for (owner, name, label), function in zip(steps, real, strict=True):
+        setattr(owner, name, timed(label, function))
+    from campaign_connector.importer import run as import_run
+    import_run.copy_staged = store_events.copy_staged
+    try:
+        with Store.open(db) as store:
+            started = time.process_time()
+            import_event_files(store, [csv_path])
+            total = time.process_time() - started
+            spent["copy into the log sorted by user"] -= spent["id index"]
+            spent["read CSV (Arrow) and normalise"] = total - sum(spent.values())
+            started = time.process_time()
+            for _ in iter_timelines(store, until=None):
+                pass
+            spent["replay: read every timeline"] = time.process_time() - started
+    finally:
+        for (owner, name, _), function in zip(steps, real, strict=True):
+            setattr(owner, name, function)
+        import_run.copy_staged = store_events.copy_staged
+        remove_db(db)
+    order = ["read CSV (Arrow) and normalise", "stage the batches (ADBC)", "copy into the log sorted by user",
+             "id index", "replay: read every timeline"]
+    return {label: spent[label] * 1e6 / rows for label in order}
 
 
 def remove_db(db: Path) -> None:
@@ -205,15 +298,18 @@ def machine() -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument("--shapes", nargs="+", default=["ids", "no-ids"], choices=["ids", "no-ids"])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument("--campaign-scale", type=int, nargs="*", default=[20, 200],
+    parser.add_argument("--campaign-scale", type=int, nargs="*", default=[],
                         help="follow-up counts for the campaign-growth run (on the smallest size)")
+    parser.add_argument("--no-breakdown", action="store_true", help="skip the in-process per-step costs")
     parser.add_argument("--keep", action="store_true", help="keep generated logs in benchmarks/out")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"machine": machine(), "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    results["sizes"] = [bench_size(n, OUT, args.workers) for n in args.sizes]
+    results["sizes"] = [bench_size(n, shape, OUT, args.workers, not args.no_breakdown)
+                        for n in args.sizes for shape in args.shapes]
     if args.campaign_scale:
         results["campaign_growth"] = bench_campaigns(min(args.sizes), args.campaign_scale, OUT)
     (OUT / "results.json").write_text(json.dumps(results, indent=2))
@@ -228,28 +324,35 @@ def print_table(results: dict[str, Any]) -> None:
     m = results["machine"]
     print(f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, SQLite {m['sqlite']}; {results['when']}")
     print()
-    print("| events | import ev/s | vs sqlite3 .import | replay ev/s, 1 worker | replay ev/s, 2 workers | speed-up "
-          "| identical | peak RSS MB (import / replay) | DB MB per M events | import + replay s | load avg |")
-    print("|---:|---:|---:|---:|---:|---:|:-:|---:|---:|---:|---:|")
+    print("| events | shape | import s (CPU s) | sqlite3 .import + indexes s (CPU s) | ratio (CPU) "
+          "| replay ev/s, 1 worker | 2 workers | speed-up | second replay ev/s | identical "
+          "| peak RSS MB (import / replay) | DB MB per M | import + replay s | load avg |")
+    print("|---:|:-:|---:|---:|---:|---:|---:|---:|---:|:-:|---:|---:|---:|---:|")
     for r in results["sizes"]:
-        w1, w2 = r.get("replay_workers_1", {}), r.get("replay_workers_2", {})
-        rss = f"{r['import']['peak_rss_mb']:.0f} / {max(w1.get('peak_rss_mb', 0), w2.get('peak_rss_mb', 0)):.0f}"
+        w1, w2, again = r.get("replay_w1", {}), r.get("replay_w2", {}), r.get("replay_again", {})
+        replay_rss = max(w1.get("peak_rss_mb", 0), w2.get("peak_rss_mb", 0), again.get("peak_rss_mb", 0))
         loads = [r["import"]["load_average_at_start"], w1.get("load_average_at_start", 0),
                  w2.get("load_average_at_start", 0)]
-        print(f"| {r['events']:,} | {r['import']['events_per_s']:,.0f} "
+        plain = r.get("sqlite3_import", {})
+        print(f"| {r['events']:,} | {r['shape']} | {r['import']['seconds']:.1f} ({r['import']['cpu_seconds']:.1f}) "
+              f"| {plain.get('seconds', float('nan')):.1f} ({plain.get('cpu_seconds', float('nan')):.1f}) "
               f"| {r['import'].get('ratio_to_sqlite3', float('nan')):.2f}x "
+              f"({r['import'].get('cpu_ratio_to_sqlite3', float('nan')):.2f}x) "
               f"| {w1.get('events_per_s', 0):,.0f} | {w2.get('events_per_s', 0):,.0f} "
-              f"| {r.get('speedup_2_workers', float('nan')):.2f}x | {r.get('identical_decisions', '-')} "
-              f"| {rss} | {r['db_mb_per_million']:.0f} | {r['import_plus_replay_seconds']:.1f} "
-              f"| {max(loads):.1f} |")
-    print()
-    print("Growth (seconds per million events; flat means linear):")
-    for r in results["sizes"]:
-        per = 1e6 / r["events"]
-        parts = [f"import {r['import']['seconds'] * per:.1f}"]
-        parts += [f"replay x{n} {r[f'replay_workers_{n}']['seconds'] * per:.1f}"
-                  for n in (1, 2) if f"replay_workers_{n}" in r]
-        print(f"- {r['events']:,} events: " + ", ".join(parts))
+              f"| {r.get('speedup_2_workers', float('nan')):.2f}x | {again.get('events_per_s', 0):,.0f} "
+              f"| {r.get('identical_decisions', '-')} | {r['import']['peak_rss_mb']:.0f} / {replay_rss:.0f} "
+              f"| {r['db_mb_per_million']:.0f} | {r['import_plus_replay_seconds']:.1f} | {max(loads):.1f} |")
+    costs = [r for r in results["sizes"] if "breakdown" in r]
+    if costs:
+        print()
+        print("CPU per event (µs), in process (\"read and normalise\" includes the commit and the rest):")
+        print()
+        steps = list(costs[0]["breakdown"])
+        print("| events | shape | " + " | ".join(steps) + " |")
+        print("|---:|:-:|" + "---:|" * len(steps))
+        for r in costs:
+            print(f"| {r['events']:,} | {r['shape']} | "
+                  + " | ".join(f"{r['breakdown'][step]:.2f}" for step in steps) + " |")
     growth = results.get("campaign_growth", [])
     if growth:
         print()
