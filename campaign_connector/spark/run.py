@@ -63,7 +63,8 @@ DECISION_COLUMNS: tuple[str, ...] = (
 CONVERSION_COLUMNS: tuple[str, ...] = (
     "run", "user_id", "campaign", "conversion_index", "time", "event_id", "decision_seq", "control",
 )
-#: Events per partition of the engine pass (at most ``spark.sql.shuffle.partitions`` partitions).
+#: Events per partition of the engine pass (at least one partition per core, at most
+#: ``spark.sql.shuffle.partitions`` partitions).
 EVENTS_PER_PARTITION = 100_000
 _TIMES = ("triggered_at", "due_at", "sent_at", "time")
 
@@ -252,8 +253,8 @@ def spark_replay(
     # 3, 5. The horizon; range partitions of user_id, each sorted, through the engine. The horizon is the last
     # time of every good row; should duplicates have dropped that row, the engine pass runs again with the
     # last time of the rows kept (what `import` + `replay` see).
-    partitions = max(1, min(int(spark.conf.get("spark.sql.shuffle.partitions") or 1),
-                            -(-read_rows // EVENTS_PER_PARTITION)))
+    partitions = max(_cores(spark), min(int(spark.conf.get("spark.sql.shuffle.partitions") or 1),
+                                        -(-read_rows // EVENTS_PER_PARTITION)))
     engine_started = clock.perf_counter()
     sorted_timeline = (timeline.repartitionByRange(partitions, "user_id")
                        .sortWithinPartitions("user_id", "time", "file", "row").select(*steps.IN_COLUMNS))
@@ -382,6 +383,14 @@ def spark_replay(
                 frame.unpersist()
     timings["write"] = clock.perf_counter() - write_started
     return SparkRun(str(target), manifest, unknown_warning(unknown), timings)
+
+
+def _cores(spark: SparkSession) -> int:
+    """The cores Spark runs tasks on (1 when the session does not say: Spark Connect)."""
+    try:
+        return max(1, int(spark.sparkContext.defaultParallelism))
+    except Exception:  # Spark Connect has no SparkContext
+        return 1
 
 
 def _schema(schema: Any) -> Any:
