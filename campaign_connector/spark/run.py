@@ -13,9 +13,9 @@
 6. ``max_recipients`` and ``rate_limit`` run per campaign over its ``sent`` decisions in
    (sent_at, user_id, seq) order (``engine.crossuser``, as the SQLite replay); a send they suppress loses its
    conversions.
-7. ``DIR/decisions/`` and ``DIR/conversions/`` (Parquet, in ``seq`` order), ``DIR/rejects/`` (JSON lines,
-   with ``skip_invalid``) and ``DIR/run.json`` are written into a staging folder next to ``DIR`` that is
-   renamed to ``DIR`` at the end, so a failed run leaves nothing behind.
+7. ``DIR/decisions/`` and ``DIR/conversions/`` (Parquet, each file in ``seq`` order; readers sort),
+   ``DIR/rejects/`` (JSON lines, with ``skip_invalid``) and ``DIR/run.json`` are written into a staging folder
+   next to ``DIR`` that is renamed to ``DIR`` at the end, so a failed run leaves nothing behind.
 """
 
 from __future__ import annotations
