@@ -80,7 +80,7 @@ DbOption = typer.Option(
     None, "--db", envvar=DB_ENVVAR, show_envvar=True,
     help="Database file (default ./campaign_connector.db).",
 )
-RunOption = typer.Option(None, "--run", help="Run name or id (default: the latest run).")
+RunOption = typer.Option(None, "--run", help="Run name or id (default: the latest run), or a run folder.")
 
 
 class ImportFormat(StrEnum):
@@ -250,6 +250,55 @@ def replay(
     print(run.name)
 
 
+class SparkFormat(StrEnum):
+    """``spark-replay``'s input formats."""
+
+    auto = "auto"
+    csv = "csv"
+    jsonl = "jsonl"
+    currents = "currents"
+    parquet = "parquet"
+
+
+@app.command("spark-replay")
+def spark_replay(
+    config: Path = typer.Argument(..., help="The campaign file (YAML)."),
+    inputs: list[str] = typer.Argument(..., help="Event logs: files, folders or object-store URLs."),
+    output: str = typer.Option(..., "--output", help="The run folder to write (must not exist)."),
+    users: str | None = typer.Option(None, "--users", help="A users file (CSV or JSON lines)."),
+    format: SparkFormat = typer.Option(SparkFormat.auto, "--format", help="auto, csv, jsonl, currents or parquet."),
+    until: str | None = typer.Option(None, "--until", help="Horizon (ISO-8601); default: the last event."),
+    name: str | None = typer.Option(None, "--name", help="Name of the run (default: the folder's name)."),
+    master: str | None = typer.Option(None, "--master", help="Spark master (default local[*]; sc://HOST for Connect)."),
+    skip_invalid: bool = typer.Option(False, "--skip-invalid", help="Replay the good rows; bad ones to DIR/rejects/."),
+    user_key: str = typer.Option("user_id", "--user-key", help="Currents user key: user_id or external_user_id."),
+) -> None:
+    """Replay event logs on Apache Spark, without SQLite, into a run folder (Parquet).
+
+    Example: campaign-connector spark-replay campaigns.yaml events/ --output runs/baseline
+    """
+    from campaign_connector.config import InvalidConfig, check_config
+    from campaign_connector.errors import InputError
+    from campaign_connector.spark import replay_on_spark
+    from campaign_connector.store.runs import run_name_problem
+    from campaign_connector.timeutil import TimeParseError, parse_time
+
+    try:
+        horizon = None if until is None else parse_time(until)
+    except TimeParseError as error:
+        raise InputError(f"--until: {error} (give an ISO-8601 time like 2026-01-31T23:59:59Z)") from None
+    if name is not None and (problem := run_name_problem(name)):
+        raise InputError(f"--name: {problem}")
+    loaded, problems = check_config(config)
+    if loaded is None or any(p.is_error for p in problems):
+        raise InvalidConfig([p for p in problems if p.is_error] or problems)
+    say_lines(warning.format() for warning in problems)
+    result = replay_on_spark(loaded, inputs, output, users=users, format=format.value, until=horizon, name=name,
+                             master=master, skip_invalid=skip_invalid, user_key=user_key)
+    say_lines(result.summary_lines())
+    print(result.output)
+
+
 @app.command()
 def report(
     run: str | None = RunOption,
@@ -269,13 +318,12 @@ def report(
     from campaign_connector.inspection import build_report
     from campaign_connector.outputs import atomic_output
     from campaign_connector.render.html import report_html
-    from campaign_connector.store import Store
-    from campaign_connector.store.runs import find_run
+    from campaign_connector.store.runfolder import open_runs
 
     format = format.for_output(_output_file(output, db))
     _output_file(html, db)
-    with Store.open(resolve_db_path(db), create=False) as store:
-        summary = build_report(store, find_run(store, run))
+    with open_runs(resolve_db_path(db), [run]) as (store, (found,)):
+        summary = build_report(store, found)
     if html is not None:
         with atomic_output(html) as page:
             page.write(report_html(summary))
@@ -321,14 +369,12 @@ def sends(
     from campaign_connector.inspection import check_campaign, sends_filter
     from campaign_connector.outputs import atomic_output
     from campaign_connector.render.commands import print_sends_footer
-    from campaign_connector.store import Store
     from campaign_connector.store.results import count_decisions, iter_decisions
-    from campaign_connector.store.runs import find_run
+    from campaign_connector.store.runfolder import open_runs
 
     filt = sends_filter(user=user, campaign=campaign, status=status, reason=reason, since=since, before=before)
     format = format.for_output(_output_file(output, db))
-    with Store.open(resolve_db_path(db), create=False) as store:
-        found = find_run(store, run)
+    with open_runs(resolve_db_path(db), [run]) as (store, (found,)):
         check_campaign(store, [found], campaign)
         rows = iter_decisions(store, found.id, filt)
         if format is SendsFormat.table:
@@ -363,9 +409,13 @@ def explain(
     from campaign_connector.errors import InputError
     from campaign_connector.inspection import build_explanation, check_campaign
     from campaign_connector.store import Store
+    from campaign_connector.store.runfolder import is_run_folder
     from campaign_connector.store.runs import find_run
     from campaign_connector.timeutil import TimeParseError, parse_time
 
+    if is_run_folder(run):
+        raise InputError(f"--run {run}: explain re-runs one user's timeline from the stored log, which a run folder "
+                         "does not hold (import the inputs and replay them to explain a user)")
     times: dict[str, int | None] = {}
     for option, value in (("since", since), ("until", until)):
         try:
@@ -383,8 +433,8 @@ def explain(
 
 @app.command()
 def diff(
-    run_a: str = typer.Argument(..., help="The baseline run (name or id)."),
-    run_b: str = typer.Argument(..., help="The what-if run (name or id)."),
+    run_a: str = typer.Argument(..., help="The baseline run (name or id, or a run folder)."),
+    run_b: str = typer.Argument(..., help="The what-if run (name or id, or a run folder)."),
     campaign: str | None = typer.Option(None, "--campaign", help="Only this campaign."),
     user: str | None = typer.Option(None, "--user", help="Only this user."),
     format: DiffFormat = typer.Option(DiffFormat.table, "--format",
@@ -401,12 +451,10 @@ def diff(
     """
     from campaign_connector.inspection import build_diff, check_campaign, iter_send_changes
     from campaign_connector.outputs import atomic_output
-    from campaign_connector.store import Store
-    from campaign_connector.store.runs import find_run
+    from campaign_connector.store.runfolder import open_runs
 
     format = format.for_output(_output_file(output, db))
-    with Store.open(resolve_db_path(db), create=False) as store:
-        a, b = find_run(store, run_a), find_run(store, run_b)
+    with open_runs(resolve_db_path(db), [run_a, run_b]) as (store, (a, b)):
         check_campaign(store, [b, a], campaign)
         summary = build_diff(store, a, b, user=user, campaign=campaign)
         with atomic_output(output, newline="") as out:

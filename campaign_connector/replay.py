@@ -398,6 +398,14 @@ def _counts(store: Store, run_id: int, config: Config, parts: list[PartTotals], 
             statuses[campaign, status, reason] = n
         for campaign, control, n in conversion_counts(store, run_id, campaign_id):
             converted[campaign, control] = n
+    return tally_counts(config, statuses, converted)
+
+
+def tally_counts(config: Config, statuses: dict[tuple[str, str, str | None], int],
+                 converted: dict[tuple[str, int], int]) -> dict[str, Any]:
+    """A run's counts (the ``counts`` of ``RunInfo``) from its decisions per (campaign, status, reason) and its
+    conversions per (campaign, control 0/1): every simulated campaign in config order, zeros included, then
+    any other, and the totals. ``spark-replay`` records the same shape in ``run.json``."""
     campaigns = {c.id: _empty_counts() for c in config.campaigns if c.simulated and c.status != "draft"}
     totals = _empty_counts()
     for (campaign, status, reason), n in sorted(statuses.items(), key=_status_order):

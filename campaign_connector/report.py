@@ -279,7 +279,7 @@ class FoldingTable:
     row. The last row is a footer (set off by a rule) when ``footer`` is set."""
 
     def __init__(self, title: str, headers: list[str], rows: list[list[str]], *, right: Iterable[int] = (),
-                 wrap: Iterable[int] = (), footer: list[str] | None = None) -> None:
+                 wrap: Iterable[int] = (), footer: list[str] | None = None, plain: bool = False) -> None:
         self.title = title
         """Shown above the table (and above the blocks)."""
         self.headers = headers
@@ -292,6 +292,8 @@ class FoldingTable:
         """Indices of text columns that may wrap between words."""
         self.footer = footer
         """A totals row, or None."""
+        self.plain = plain
+        """No rule under the headers, one space between columns (a timeline rather than a table)."""
 
     def _min_width(self, column: int) -> int:
         cells = [self.headers[column], *(row[column] for row in self._all_rows())]
@@ -308,8 +310,9 @@ class FoldingTable:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         if self.needed_width() <= options.max_width:
-            table = Table(title=self.title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD,
-                          pad_edge=False, collapse_padding=True, show_footer=self.footer is not None)
+            table = Table(title=self.title, title_justify="left", header_style="bold",
+                          show_footer=self.footer is not None, **({"box": None, "padding": (0, 1)} if self.plain else
+                             {"box": box.SIMPLE_HEAD, "pad_edge": False, "collapse_padding": True}))
             for i, header in enumerate(self.headers):
                 table.add_column(header, footer=self.footer[i] if self.footer else "",
                                  justify="right" if i in self.right else "left", no_wrap=i not in self.wrap,
@@ -787,11 +790,9 @@ def explain_renderables(ex: Explanation) -> list[RenderableType]:
     scope = f", campaign {ex.campaign}" if ex.campaign else ""
     out: list[RenderableType] = [Text(f"User {ex.user_id} in run {ex.run.name}{scope}", style="bold")]
     if ex.trace is not None:
-        timeline = Table(title="Timeline", title_justify="left", box=None, header_style="bold", padding=(0, 1))
-        for header in ("time", "kind", "campaign", "what happened"):
-            timeline.add_column(header, overflow="fold")
-        for entry in ex.trace:
-            timeline.add_row(format_time(entry.time), entry.kind, entry.campaign or "", entry.text)
+        timeline = FoldingTable("Timeline", ["time", "kind", "campaign", "what happened"],
+                                [[format_time(e.time) or "", e.kind, e.campaign or "", e.text] for e in ex.trace],
+                                wrap={3}, plain=True)
         out.append(timeline if ex.trace else Text("Timeline: no events."))
         if ex.hidden:
             counts = ", ".join(f"{name} {count:,}" for name, count in ex.hidden.items())

@@ -123,6 +123,7 @@ def test_files_written_with_o_get_the_umask_permissions(db: Path, tmp_path: Path
 # Standard streams
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", ["csv", "jsonl", "table"])
 def test_a_closed_pipe_ends_quietly_with_exit_0(tmp_path: Path, fmt: str) -> None:
     db = tmp_path / "cc.db"
@@ -285,6 +286,7 @@ def test_doctor_lists_tables_and_views(db: Path) -> None:
 NAMED_SHELL = {"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
 def test_show_completion_prints_a_script_for_each_shell(shell: str) -> None:
     ran = subprocess.run([sys.executable, "-m", "campaign_connector", "--show-completion", shell],
@@ -293,6 +295,7 @@ def test_show_completion_prints_a_script_for_each_shell(shell: str) -> None:
     assert "_CAMPAIGN_CONNECTOR_COMPLETE" in ran.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("shell", "rc"), [("bash", ".bashrc"), ("zsh", ".zshrc"),
                                            ("fish", ".config/fish/completions/campaign-connector.fish")])
 def test_install_completion_writes_the_shells_startup_file(tmp_path: Path, shell: str, rc: str) -> None:
@@ -300,3 +303,40 @@ def test_install_completion_writes_the_shells_startup_file(tmp_path: Path, shell
                          capture_output=True, text=True, env={**os.environ, **NAMED_SHELL, "HOME": str(tmp_path)})
     assert ran.returncode == 0, ran.stderr
     assert (tmp_path / rc).exists()
+
+
+# --------------------------------------------------------------------------------------------------
+# Scenario files: names checked, and a hint when nothing was decided
+
+
+SCENARIO_CONFIG = """\
+config:
+  version: 1
+  campaigns:
+    - {id: weekly_newsletter, channels: [email], published_at: 2026-01-01T00:00:00Z}
+    - id: resend
+      channels: [email]
+      published_at: 2026-01-01T00:00:00Z
+      triggers: [{interaction: receive_email, campaign: weekly_newsletter}]
+"""
+
+
+def test_a_scenario_event_naming_a_campaign_the_config_lacks_is_an_error() -> None:
+    from campaign_connector.scenarios import parse_scenario_text
+
+    parsed = parse_scenario_text(SCENARIO_CONFIG + "events:\n  - {user_id: u1, time: 2026-01-05T09:00:00Z, "
+                                 "event: receive_email, campaign: newsletter}\nexpect: []\n", "s.yaml")
+    assert [str(p) for p in parsed.problems] == [
+        "s.yaml:10:79: events[0].campaign: unknown campaign 'newsletter': not in the config (did you mean "
+        "'weekly_newsletter'?; known: weekly_newsletter, resend)"]
+
+
+def test_a_scenario_whose_replay_decides_nothing_says_what_to_check(tmp_path: Path) -> None:
+    from campaign_connector.scenarios import render_text, run_paths
+
+    (tmp_path / "s.yaml").write_text(SCENARIO_CONFIG + "events:\n  - {user_id: u1, time: 2026-01-05T09:00:00Z, "
+                                     "event: open_email, campaign: weekly_newsletter}\n"
+                                     "expect:\n  - {user: u1, campaign: resend, status: sent}\n")
+    output = render_text(run_paths([tmp_path / "s.yaml"]))
+    assert "actual decisions (0):" in output
+    assert "(none: no event triggered a follow-up; check the events' names and campaigns" in output
