@@ -1,6 +1,7 @@
 """``spark-replay`` (SPEC §5.1) on local Spark: its decisions equal, field for field and in order, those of
 ``import`` + ``replay`` of the same inputs, compared as ``sends --format csv`` (and its conversions and counts
-as stored). One SparkSession serves the whole file; each test runs one replay (a dozen small Spark jobs).
+as stored). One SparkSession serves the whole file; each test runs one replay (a few small Spark jobs). The
+tests that start Spark (a JVM) are marked slow; they run in plain ``pytest`` and in CI.
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ def assert_same_run(tmp_path: Path, spark_dir: Path, sqlite: tuple[str, RunInfo,
                                                                       run_a.until)
 
 
+@pytest.mark.slow
 def test_sample_data_gives_the_sqlite_paths_sends_through_the_command_line(
         spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     config, events, users = SAMPLE / "campaigns.example.yaml", SAMPLE / "events.csv", SAMPLE / "users.csv"
@@ -177,6 +179,7 @@ def rules_log(folder: Path) -> list[Path]:
     return paths
 
 
+@pytest.mark.slow
 def test_a_folder_every_rule_and_skip_invalid_give_the_sqlite_paths_decisions(spark: Any, tmp_path: Path) -> None:
     config = tmp_path / "rules.yaml"
     config.write_text(RULES)
@@ -220,6 +223,7 @@ u3,2026-01-05T15:00:00Z,click_email,news,e3
 """
 
 
+@pytest.mark.slow
 def test_bad_rows_stop_the_run_with_imports_messages_and_nothing_written(spark: Any, tmp_path: Path) -> None:
     config = tmp_path / "rules.yaml"
     config.write_text(RULES)
