@@ -282,3 +282,17 @@ def test_explain_refuses_a_run_folder_with_the_reason(
     ran = cli(["explain", "u1", "--run", str(tmp_path / "run")], monkeypatch, capsys)
     assert ran.returncode == 1
     assert "explain re-runs one user's timeline from the stored log, which a run folder does not hold" in ran.stderr
+
+
+@pytest.mark.parametrize(("master", "environ", "chosen"), [
+    (None, {}, "local[*]"),
+    ("local[2]", {}, "local[2]"),
+    ("spark://host:7077", {"PYSPARK_GATEWAY_PORT": "4242"}, "spark://host:7077"),
+    (None, {"PYSPARK_GATEWAY_PORT": "4242"}, None),
+    (None, {"SPARK_REMOTE": "sc://host:15002"}, None),
+])
+def test_spark_submit_and_spark_remote_choose_the_master_unless_master_is_given(
+        master: str | None, environ: dict[str, str], chosen: str | None) -> None:
+    from campaign_connector.spark.session import chosen_master
+
+    assert chosen_master(master, environ) == chosen

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from campaign_connector.errors import CampaignConnectorError
@@ -49,6 +50,16 @@ def check_requirements(master: str) -> None:
                                "apt-get install openjdk-17-jre-headless) or set JAVA_HOME")
 
 
+def chosen_master(master: str | None, environ: Mapping[str, str]) -> str | None:
+    """The master to set on a new session: ``--master``; else none when ``spark-submit`` launched this process
+    (its ``--master`` and ``--conf`` apply) or ``SPARK_REMOTE`` names a Spark Connect server; else ``local[*]``."""
+    if master is not None:
+        return master
+    if "PYSPARK_GATEWAY_PORT" in environ or environ.get("SPARK_REMOTE"):
+        return None
+    return DEFAULT_MASTER
+
+
 def get_session(master: str | None) -> tuple[SparkSession, bool]:
     """The active session (``spark-submit``, a notebook, a test), else a new one on ``master``; also whether it
     was created here (then the caller stops it)."""
@@ -61,15 +72,16 @@ def get_session(master: str | None) -> tuple[SparkSession, bool]:
     if master is not None and master.startswith("sc://"):
         return SparkSession.builder.remote(master).getOrCreate(), True
     builder = SparkSession.builder.appName("campaign-connector spark-replay")
-    if master is not None or "SPARK_MASTER" not in os.environ:
-        builder = builder.master(master or DEFAULT_MASTER)
-    if (master or DEFAULT_MASTER).startswith("local"):
+    chosen = chosen_master(master, os.environ)
+    if chosen is not None:
+        builder = builder.master(chosen).config("spark.ui.showConsoleProgress", "false").config(
+            "spark.log.level", "ERROR")
+    if chosen is not None and chosen.startswith("local"):
         # One machine: a few shuffle partitions (Spark's 200 cost a task each for every shuffle), no web UI.
         builder = builder.config("spark.sql.shuffle.partitions", str(LOCAL_SHUFFLE_PARTITIONS)).config(
             "spark.ui.enabled", "false")
     try:
-        return (builder.config("spark.ui.showConsoleProgress", "false").config("spark.log.level", "ERROR")
-                .getOrCreate(), True)
+        return builder.getOrCreate(), True
     except Exception as error:  # the JVM did not start: name the cause in one line
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise SparkUnavailable(f"spark-replay: Spark did not start ({first}); check Java 17+ and --master") from None
