@@ -296,3 +296,31 @@ def test_spark_submit_and_spark_remote_choose_the_master_unless_master_is_given(
     from campaign_connector.spark.session import chosen_master
 
     assert chosen_master(master, environ) == chosen
+
+
+CURRENTS_CONFIG = """\
+version: 1
+campaigns:
+  - id: thanks
+    channels: [push]
+    status: active
+    published_at: 2026-01-01T00:00:00Z
+    reeligible_after: 0 seconds
+    triggers: [{event: purchase}, {event: session_start}]
+"""
+
+
+@pytest.mark.slow
+def test_a_currents_export_folder_gives_the_sqlite_paths_decisions(spark: Any, tmp_path: Path) -> None:
+    """Braze's storage layout, Avro files under event_type= folders, records without a user and bot clicks."""
+    import currentskit as kit
+
+    kit.write_export(tmp_path / "export")
+    config = tmp_path / "currents.yaml"
+    config.write_text(CURRENTS_CONFIG)
+    expected = sqlite_run(tmp_path, config, [tmp_path / "export" / "currents"], None, "currents")
+    result = spark_run(spark, config, [tmp_path / "export" / "currents"], tmp_path / "run", name="currents")
+    assert result.manifest["read"] == {"rows": sum(kit.STORED.values()), "duplicates": 0, "rejected": 0,
+                                       "no_user": sum(kit.NO_USER.values())}
+    assert_same_run(tmp_path, tmp_path / "run", expected)
+    assert expected[1].counts["totals"]["sent"] > 0
