@@ -46,6 +46,7 @@ class _Commands(TyperGroup):
 
 
 if TYPE_CHECKING:
+    from campaign_connector.model import Config
     from campaign_connector.store import Store
 
 app = typer.Typer(
@@ -132,6 +133,36 @@ def validate(
     raise typer.Exit(outcome.exit_code)
 
 
+def _horizon(until: str | None) -> int | None:
+    """``--until`` as ms, or None for the last logged event."""
+    from campaign_connector.errors import InputError
+    from campaign_connector.timeutil import TimeParseError, parse_time
+
+    try:
+        return None if until is None else parse_time(until)
+    except TimeParseError as error:
+        raise InputError(f"--until: {error} (give an ISO-8601 time like 2026-01-31T23:59:59Z)") from None
+
+
+def _check_run_name(name: str | None) -> None:
+    from campaign_connector.errors import InputError
+    from campaign_connector.store.runs import run_name_problem
+
+    if name is not None and (problem := run_name_problem(name)):
+        raise InputError(f"--name: {problem}")
+
+
+def _checked_config(config: Path) -> Config:
+    """The campaign file loaded and checked; its errors raise, its warnings go to stderr."""
+    from campaign_connector.config import InvalidConfig, check_config
+
+    loaded, problems = check_config(config)
+    if loaded is None or any(p.is_error for p in problems):
+        raise InvalidConfig([p for p in problems if p.is_error] or problems)
+    say_lines(warning.format() for warning in problems)
+    return loaded
+
+
 @contextmanager
 def _import_store(option: str | None) -> Iterator[Store]:
     """The database an import writes; when the import fails and the file did not exist before, it is removed,
@@ -215,31 +246,21 @@ def replay(
 
     Example: campaign-connector replay campaigns.yaml --name baseline
     """
-    from campaign_connector.config import InvalidConfig, check_config
     from campaign_connector.errors import InputError
     from campaign_connector.render.commands import print_replay_summary
     from campaign_connector.render.progress import ReplayProgress
     from campaign_connector.replay import replay_warnings, run_replay
     from campaign_connector.store import Store
-    from campaign_connector.store.runs import run_name_problem
-    from campaign_connector.timeutil import TimeParseError, parse_time
 
-    try:
-        horizon = None if until is None else parse_time(until)
-    except TimeParseError as error:
-        raise InputError(f"--until: {error} (give an ISO-8601 time like 2026-01-31T23:59:59Z)") from None
-    if name is not None and (problem := run_name_problem(name)):
-        raise InputError(f"--name: {problem}")
+    horizon = _horizon(until)
+    _check_run_name(name)
     if replace and name is None:
         raise InputError("--replace: give the --name of the run to replace")
     cores = os.cpu_count() or 1
     if workers > cores:
         say(f"--workers {workers}: this machine has {cores} cores; using {cores}.", soft_wrap=False)
         workers = cores
-    loaded, problems = check_config(config)
-    if loaded is None or any(p.is_error for p in problems):
-        raise InvalidConfig([p for p in problems if p.is_error] or problems)
-    say_lines(warning.format() for warning in problems)
+    loaded = _checked_config(config)
     path = resolve_db_path(db)
     with Store.open(path) as store, ReplayProgress() as bar:  # created on demand: an empty log is a run too
         run = run_replay(store, loaded, until=horizon, name=name, workers=workers, db_path=path,
@@ -250,23 +271,13 @@ def replay(
     print(run.name)
 
 
-class SparkFormat(StrEnum):
-    """``spark-replay``'s input formats."""
-
-    auto = "auto"
-    csv = "csv"
-    jsonl = "jsonl"
-    currents = "currents"
-    parquet = "parquet"
-
-
 @app.command("spark-replay")
 def spark_replay(
     config: Path = typer.Argument(..., help="The campaign file (YAML)."),
     inputs: list[str] = typer.Argument(..., help="Event logs: files, folders or object-store URLs."),
     output: str = typer.Option(..., "--output", help="The run folder to write (must not exist)."),
     users: str | None = typer.Option(None, "--users", help="A users file (CSV or JSON lines)."),
-    format: SparkFormat = typer.Option(SparkFormat.auto, "--format", help="auto, csv, jsonl, currents or parquet."),
+    format: ImportFormat = typer.Option(ImportFormat.auto, "--format", help="Input format (default: by extension)."),
     until: str | None = typer.Option(None, "--until", help="Horizon (ISO-8601); default: the last event."),
     name: str | None = typer.Option(None, "--name", help="Name of the run (default: the folder's name)."),
     master: str | None = typer.Option(None, "--master", help="Spark master (default local[*]; sc://HOST for Connect)."),
@@ -277,22 +288,11 @@ def spark_replay(
 
     Example: campaign-connector spark-replay campaigns.yaml events/ --output runs/baseline
     """
-    from campaign_connector.config import InvalidConfig, check_config
-    from campaign_connector.errors import InputError
     from campaign_connector.spark import replay_on_spark
-    from campaign_connector.store.runs import run_name_problem
-    from campaign_connector.timeutil import TimeParseError, parse_time
 
-    try:
-        horizon = None if until is None else parse_time(until)
-    except TimeParseError as error:
-        raise InputError(f"--until: {error} (give an ISO-8601 time like 2026-01-31T23:59:59Z)") from None
-    if name is not None and (problem := run_name_problem(name)):
-        raise InputError(f"--name: {problem}")
-    loaded, problems = check_config(config)
-    if loaded is None or any(p.is_error for p in problems):
-        raise InvalidConfig([p for p in problems if p.is_error] or problems)
-    say_lines(warning.format() for warning in problems)
+    horizon = _horizon(until)
+    _check_run_name(name)
+    loaded = _checked_config(config)
     result = replay_on_spark(loaded, inputs, output, users=users, format=format.value, until=horizon, name=name,
                              master=master, skip_invalid=skip_invalid, user_key=user_key)
     say_lines(result.summary_lines())
