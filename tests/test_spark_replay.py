@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clikit import cli
 
 from campaign_connector.config import load_config
 from campaign_connector.errors import InputError
@@ -26,7 +27,6 @@ from campaign_connector.store.results import iter_decisions
 from campaign_connector.store.runfolder import open_runs
 from campaign_connector.store.runs import RunInfo
 from campaign_connector.timeutil import parse_time
-from tests.clikit import cli
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data"
 
