@@ -324,3 +324,32 @@ def test_a_currents_export_folder_gives_the_sqlite_paths_decisions(spark: Any, t
                                        "no_user": sum(kit.NO_USER.values())}
     assert_same_run(tmp_path, tmp_path / "run", expected)
     assert expected[1].counts["totals"]["sent"] > 0
+
+
+RATE_LIMITED = """\
+version: 1
+campaigns:
+  - {id: news, channels: [email], status: active, published_at: 2026-01-01T00:00:00Z}
+  - id: nudge
+    channels: [push]
+    status: active
+    published_at: 2026-01-01T00:00:00Z
+    triggers: [{interaction: click_email, campaign: news}]
+    rate_limit: {per_minute: 1}
+"""
+
+
+@pytest.mark.slow
+def test_a_send_the_rate_limit_moves_past_the_horizon_is_pending_as_in_the_sqlite_path(
+        spark: Any, tmp_path: Path) -> None:
+    config = tmp_path / "rate.yaml"
+    config.write_text(RATE_LIMITED)
+    log = tmp_path / "events.csv"
+    log.write_text("user_id,time,event,campaign\n"
+                   + "".join(f"u{n},2026-01-05T15:00:00Z,click_email,news\n" for n in range(3))
+                   + "u9,2026-01-05T15:00:30Z,session_start,\n")
+    expected = sqlite_run(tmp_path, config, [log], None, "rate", until="2026-01-05T15:01:30Z")
+    statuses = [line.split(",")[3] for line in expected[0].splitlines()[1:]]
+    assert statuses == ["sent", "sent", "pending"], "one send a minute: the third moves to 15:02, past the horizon"
+    spark_run(spark, config, [log], tmp_path / "run", name="rate", until=parse_time("2026-01-05T15:01:30Z"))
+    assert_same_run(tmp_path, tmp_path / "run", expected)

@@ -291,7 +291,7 @@ def spark_replay(
         sends = (decisions.filter((F.col("status") == "sent") & F.col("campaign").isin(list(limits)))
                  .select("campaign", "seq", "user_id", "sent_at", "detail")
                  .repartition("campaign").sortWithinPartitions("campaign", "sent_at", "user_id", "seq"))
-        changes = sends.mapInArrow(steps.cross_user_pass(limits), _schema(steps.CHANGES_SCHEMA))
+        changes = sends.mapInArrow(steps.cross_user_pass(limits, horizon), _schema(steps.CHANGES_SCHEMA))
         decisions = (decisions.join(changes, "seq", "left")
                      .withColumn("status", F.coalesce("new_status", "status"))
                      .withColumn("reason", F.when(F.col("new_status").isNotNull(), F.col("new_reason"))

@@ -139,12 +139,13 @@ def _batch(rows: list[tuple[Any, ...]], schema: pa.Schema) -> pa.RecordBatch:
                                       schema=schema)
 
 
-def cross_user_pass(limits: dict[str, tuple[int | None, int | None]]
+def cross_user_pass(limits: dict[str, tuple[int | None, int | None]], until: int | None
                     ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
     """The ``mapInArrow`` function of the cross-user rules: rows (campaign, seq, user_id, sent_at, detail) of
     ``sent`` decisions, sorted by campaign then ``crossuser.send_order``; ``limits`` maps a campaign to its
     (max_recipients, rate_limit per minute). ``max_recipients`` runs first, then ``rate_limit`` over the sends
-    it left ``sent``, as the SQLite replay applies them."""
+    it left ``sent``, as the SQLite replay applies them; a send it moves past ``until`` (the horizon) is
+    ``pending``."""
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         columns = ("campaign", "seq", "user_id", "sent_at", "detail")
@@ -160,7 +161,7 @@ def cross_user_pass(limits: dict[str, tuple[int | None, int | None]]
                 gone = {change.seq for change in dropped}
                 sends = [send for send in sends if send.seq not in gone]
             if per_minute is not None:
-                out.extend(apply_rate_limit(sends, per_minute))
+                out.extend(apply_rate_limit(sends, per_minute, until))
         if out:
             yield _batch(out, CHANGES_SCHEMA)
 
