@@ -121,7 +121,7 @@ def _store_fs(url: str) -> tuple[Any, str]:
         raise InputError(f"{url}: cannot open the object store ({type(error).__name__}: {error})") from None
 
 
-def _store_files(url: str) -> tuple[Any, list[tuple[str, str]], int]:
+def store_files(url: str) -> tuple[Any, list[tuple[str, str]], int]:
     """(file system, [(display URL, object path)], skipped count) for a URL naming an object or a prefix."""
     fs, root = _store_fs(url)
     scheme = url_scheme(url)
@@ -145,7 +145,7 @@ def _store_files(url: str) -> tuple[Any, list[tuple[str, str]], int]:
     raise InputError(f"{url}: no such object or folder in the store")
 
 
-def _folder_files(folder: Path) -> tuple[list[Path], int]:
+def folder_files(folder: Path) -> tuple[list[Path], int]:
     """A folder's event files in sorted path order (as text, like object keys), and how many other files it holds."""
     files, skipped = [], 0
     found = (p for p in folder.rglob("*") if not p.is_dir())
@@ -206,7 +206,7 @@ def open_sources(paths: Sequence[str | Path], *, format: str = "auto", stdin: Bi
                 copy = _stdin_copy(stream, scratch(), format)
                 result.files.append(Source(STDIN, copy, None, local=False))
             elif url_scheme(text) is not None:
-                fs, objects, skipped = _store_files(text)
+                fs, objects, skipped = store_files(text)
                 if not folders and (len(objects) != 1 or objects[0][0] != text):
                     raise InputError(f"{text}: is a folder, not a file (give the file itself)")
                 if not objects:
@@ -224,7 +224,7 @@ def open_sources(paths: Sequence[str | Path], *, format: str = "auto", stdin: Bi
             else:
                 path = Path(given)
                 if path.is_dir() and folders:
-                    files, skipped = _folder_files(path)
+                    files, skipped = folder_files(path)
                     result.skipped += skipped
                     if not files:
                         raise InputError(f"{path}: no event files in this folder ({skipped} other files; event "

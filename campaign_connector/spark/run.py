@@ -38,9 +38,9 @@ from campaign_connector.inputs import check_file, reader_kind
 from campaign_connector.inputs.currents import USER_KEYS
 from campaign_connector.inputs.sources import (
     EVENT_FILE_EXTENSIONS,
-    _folder_files,
-    _store_files,
     event_type_in_path,
+    folder_files,
+    store_files,
     url_scheme,
 )
 from campaign_connector.model import Config
@@ -111,12 +111,12 @@ def expand_inputs(paths: Sequence[str], format: str) -> list[tuple[str, str, str
         if given == "-":
             raise InputError("-: spark-replay cannot read standard input (give files, folders or URLs)")
         if url_scheme(given) is not None:
-            _, objects, _ = _store_files(given)
+            _, objects, _ = store_files(given)
             if not objects:
                 raise InputError(f"{given}: no event files under this prefix")
             names = [name for name, _ in objects]
         elif Path(given).is_dir():
-            found, skipped = _folder_files(Path(given))
+            found, skipped = folder_files(Path(given))
             if not found:
                 raise InputError(f"{given}: no event files in this folder ({skipped} other files; event files end "
                                  f"in {', '.join(EVENT_FILE_EXTENSIONS)}, optionally .gz)")
