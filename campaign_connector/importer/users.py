@@ -26,7 +26,8 @@ BATCH_ROWS = 50_000
 UserRecord = tuple[int, tuple[Any, ...] | None, str | None]
 
 
-def _user_records_csv(path: Path, name: str) -> Iterator[UserRecord]:
+def user_records_csv(path: Path, name: str) -> Iterator[UserRecord]:
+    """A users CSV file's rows → ``UserRecord``s (line, user tuple or None, problem or None)."""
     source = CsvFile(path, name)
     try:
         source.check_header(("user_id",), "user_id,timezone,plan")
@@ -49,7 +50,8 @@ def _user_records_csv(path: Path, name: str) -> Iterator[UserRecord]:
         source.close()
 
 
-def _user_records(objects: Iterable[tuple[int, Any, str | None]]) -> Iterator[UserRecord]:
+def user_records(objects: Iterable[tuple[int, Any, str | None]]) -> Iterator[UserRecord]:
+    """(line, parsed JSON object, parse problem) triples → ``UserRecord``s."""
     for line, obj, problem in objects:
         if not isinstance(obj, dict):
             yield line, None, problem or f"expected a JSON object, got {kind(obj)}"
@@ -113,11 +115,11 @@ def import_user_files(store: Store, file: Path | str, *, format: str = "auto",
         if kind_ not in ("csv", "jsonl"):
             raise InputError(f"{name}: a users file is CSV or JSON lines (use --format csv or --format jsonl)")
         if kind_ == "csv":
-            return _store_users(store, name, kind_, _user_records_csv(path, name), started)
+            return _store_users(store, name, kind_, user_records_csv(path, name), started)
         opened = Opened(path, name)
         try:
             objects = ((line, obj, problem) for line, obj, problem, _ in json_rows(opened))
-            return _store_users(store, name, kind_, _user_records(objects), started)
+            return _store_users(store, name, kind_, user_records(objects), started)
         finally:
             opened.close()
 
@@ -126,4 +128,4 @@ def import_user_rows(store: Store, rows: Iterable[dict[str, Any]], *, source: st
     """Import users from mappings shaped like JSON-lines objects (scenarios use it); all-or-nothing."""
     started = clock.perf_counter()
     objects = ((number, row, None) for number, row in enumerate(rows, 1))
-    return _store_users(store, source, "rows", _user_records(objects), started)
+    return _store_users(store, source, "rows", user_records(objects), started)

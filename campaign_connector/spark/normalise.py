@@ -36,7 +36,7 @@ from campaign_connector.importer.readers import (
     json_chunks,
     parquet_chunks,
 )
-from campaign_connector.importer.users import _user_records, _user_records_csv
+from campaign_connector.importer.users import user_records, user_records_csv
 from campaign_connector.inputs import Opened, raw_lines
 from campaign_connector.inputs.jsonl import json_rows
 from campaign_connector.inputs.sources import url_scheme
@@ -167,10 +167,10 @@ def _users(name: str, kind: str) -> tuple[list[tuple[Any, ...]], list[BadRow]]:
     with local_file(name) as path:
         opened = None
         if kind == "csv":
-            records = _user_records_csv(path, name)
+            records = user_records_csv(path, name)
         else:
             opened = Opened(path, name)
-            records = _user_records((line, obj, problem) for line, obj, problem, _ in json_rows(opened))
+            records = user_records((line, obj, problem) for line, obj, problem, _ in json_rows(opened))
         good: list[tuple[Any, ...]] = []
         bad: list[BadRow] = []
         try:
