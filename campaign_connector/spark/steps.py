@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from campaign_connector.engine import Engine
 from campaign_connector.engine.crossuser import Send, apply_max_recipients, apply_rate_limit
-from campaign_connector.store.events import _events, _profile, _Properties
+from campaign_connector.store.events import PropertiesMemo, events_from_rows, profile_from_row
 
 #: Output row kinds of the engine pass.
 DECISION, CONVERSION, TALLY = 0, 1, 2
@@ -94,7 +94,7 @@ def engine_pass(config_text: str, config_path: str, until: int | None,
         engine = cached_engine(config_text, config_path)
         part = partition_id()
         out: list[tuple[Any, ...]] = []
-        memo = _Properties()
+        memo = PropertiesMemo()
         n = idx = users = events = given = 0
         last: int | None = None
         for user_id, group in groupby(_rows(batches), key=itemgetter(2)):
@@ -106,8 +106,8 @@ def engine_pass(config_text: str, config_path: str, until: int | None,
                 if not rows:
                     continue
             first = rows[0]
-            profile = _profile((user_id, *first[15:19])) if first[14] else None
-            timeline = _events([row[:14] for row in rows], memo)
+            profile = profile_from_row((user_id, *first[15:19])) if first[14] else None
+            timeline = events_from_rows([row[:14] for row in rows], memo)
             result = engine.run_user(user_id, timeline, profile, until)
             base = idx
             for d in result.decisions:

@@ -243,7 +243,7 @@ def replace_users(store: Store, rows: Iterable[tuple[Any, ...]]) -> int:
 _PROPERTIES_MEMO = 4096
 
 
-class _Properties(dict[str, Any]):
+class PropertiesMemo(dict[str, Any]):
     """Properties texts → parsed dicts, remembered for the length of one read (cleared when it grows past
     ``_PROPERTIES_MEMO``): events with the same text share one dict, which nothing downstream mutates."""
 
@@ -254,12 +254,12 @@ class _Properties(dict[str, Any]):
         return parsed
 
 
-def _events(rows: Iterable[tuple[Any, ...]], memo: _Properties | None = None,
-            _new: Callable[..., Any] = tuple.__new__) -> list[Event]:
+def events_from_rows(rows: Iterable[tuple[Any, ...]], memo: PropertiesMemo | None = None,
+                     _new: Callable[..., Any] = tuple.__new__) -> list[Event]:
     """``_EVENT_SELECT`` rows → logged ``Event`` tuples (built with ``tuple.__new__``, as ``Event._make`` does,
     without a function call per row: the replay reads every event through here). ``memo`` parses each
     distinct properties text once."""
-    parsed = _Properties() if memo is None else memo
+    parsed = PropertiesMemo() if memo is None else memo
     return [
         _new(Event, (t, seq, user_id, event, campaign, event_id, alias, button, page, machine == 1, index, zone,
                      parsed[props] if props else None, False, bot == 1))
@@ -267,7 +267,8 @@ def _events(rows: Iterable[tuple[Any, ...]], memo: _Properties | None = None,
     ]
 
 
-def _profile(row: tuple[Any, ...]) -> UserProfile:
+def profile_from_row(row: tuple[Any, ...]) -> UserProfile:
+    """A ``USER_COLUMNS`` row → the user's ``UserProfile``."""
     user_id, zone, gcg, unsubscribed, attributes = row
     return UserProfile(
         user_id,
@@ -311,12 +312,12 @@ def iter_timelines(
         f"SELECT {', '.join(USER_COLUMNS)} FROM users{user_clause} ORDER BY user_id", user_params
     )
     pending = users.fetchone()
-    memo = _Properties()
+    memo = PropertiesMemo()
     for user_id, rows in groupby(events, key=itemgetter(2)):
         while pending is not None and pending[0] < user_id:
             pending = users.fetchone()
-        profile = _profile(pending) if pending is not None and pending[0] == user_id else None
-        yield user_id, _events(rows, memo), profile
+        profile = profile_from_row(pending) if pending is not None and pending[0] == user_id else None
+        yield user_id, events_from_rows(rows, memo), profile
     users.close()
 
 
@@ -331,7 +332,7 @@ def load_timeline(store: Store, user_id: str, until: int | None) -> tuple[list[E
     found = store.conn.execute(
         f"SELECT {', '.join(USER_COLUMNS)} FROM users WHERE user_id = ?", (user_id,)
     ).fetchone()
-    return _events(rows), (_profile(found) if found else None)
+    return events_from_rows(rows), (profile_from_row(found) if found else None)
 
 
 def user_ranges(store: Store, n: int) -> list[tuple[str | None, str | None]]:
