@@ -586,13 +586,8 @@ class _Run:
                 if dropped:
                     channels = tuple(c for c in channels if c not in dropped)
                     notes.extend(f"{text} ({c} not sent)" for c, text in dropped.items())
-        variant = None
-        for upper, variant_id in plan.variants:
-            if bucket < upper:
-                variant = variant_id
-                break
         send.notes.extend(notes)
-        self.finish(send, "sent", None, send.detail(), send.due_at, at, variant, channels)
+        self.finish(send, "sent", None, send.detail(), send.due_at, at, self.variant(plan), channels)
         self.sent_channels.setdefault(plan.id, set()).update(channels)
         self.receive(plan, at)
         if plan.capped:
