@@ -262,10 +262,6 @@ def build_report(store: Store, run: RunInfo) -> RunReport:
 # diff
 
 
-#: The kinds of a per-user send change; ``unchanged`` pairs are counted, not listed.
-CHANGE_KINDS: tuple[str, ...] = ("gained", "lost", "moved", "unchanged")
-
-
 def pair_sends(user_id: str, campaign: str, a: list[StoredDecision], b: list[StoredDecision]) -> list[SendChange]:
     """Pair one user's sends of one campaign in two runs (``a`` and ``b``: that user's decisions of it, any
     status): sends at the same ``sent_at`` pair first (``unchanged``), then the rest pair in time order
