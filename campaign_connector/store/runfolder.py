@@ -94,8 +94,8 @@ def _copy_run(source: Store, target: Store, run: RunInfo) -> RunInfo:
 
 
 def _load(store: Store, table: str, run_id: int, rows: Any) -> None:
-    marks = ", ".join("?" * (len(_DECISIONS if table == "decisions" else _CONVERSIONS) + 1))
     columns = _DECISIONS if table == "decisions" else _CONVERSIONS
+    marks = ", ".join("?" * (len(columns) + 1))
     sql = f"INSERT INTO {table} (run_id, {', '.join(columns)}) VALUES ({marks})"
     with store.atomic() as conn:
         batch: list[tuple[Any, ...]] = []
