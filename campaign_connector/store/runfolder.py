@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from campaign_connector.errors import StoreError
+from campaign_connector.model import StoredDecision
 from campaign_connector.store import Store
 from campaign_connector.store.runs import RunInfo, find_run, get_run
 
@@ -30,8 +31,8 @@ RUN_JSON = "run.json"
 #: Rows loaded per ``executemany``.
 _BATCH = 50_000
 
-_DECISIONS = ("seq", "user_id", "campaign", "status", "reason", "detail", "trigger", "source_campaign",
-              "trigger_event_id", "triggered_at", "due_at", "sent_at", "variant", "channels")
+#: A decision's columns: those of the record ``store.results`` reads decisions into.
+_DECISIONS: tuple[str, ...] = StoredDecision._fields
 _CONVERSIONS = ("user_id", "campaign", "conversion_index", "time", "event_id", "decision_seq", "control")
 _TIMES = frozenset({"triggered_at", "due_at", "sent_at", "time"})
 
