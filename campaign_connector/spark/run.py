@@ -46,13 +46,14 @@ from campaign_connector.inputs.sources import (
 from campaign_connector.model import Config
 from campaign_connector.replay import tally_counts
 from campaign_connector.spark import normalise, steps
+from campaign_connector.store.runfolder import RUN_JSON
 from campaign_connector.timeutil import format_time
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 #: The run folder's parts.
-DECISIONS, CONVERSIONS, REJECTS, RUN_JSON = "decisions", "conversions", "rejects", "run.json"
+DECISIONS, CONVERSIONS, REJECTS = "decisions", "conversions", "rejects"
 
 #: Columns of ``DIR/decisions/``: ``seq``, then SPEC §4.2's fields in order (times as UTC timestamps).
 DECISION_COLUMNS: tuple[str, ...] = (
