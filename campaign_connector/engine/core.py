@@ -587,7 +587,7 @@ class _Run:
                     channels = tuple(c for c in channels if c not in dropped)
                     notes.extend(f"{text} ({c} not sent)" for c, text in dropped.items())
         send.notes.extend(notes)
-        self.finish(send, "sent", None, send.detail(), send.due_at, at, self.variant(plan), channels)
+        self.finish(send, "sent", None, send.detail(), send.due_at, at, channels)
         self.sent_channels.setdefault(plan.id, set()).update(channels)
         self.receive(plan, at)
         if plan.capped:
@@ -635,12 +635,10 @@ class _Run:
             self.receipts.setdefault(plan.id, []).append(at)
 
     def finish(self, send: _Pending, status: str, reason: str | None, detail: str, due_at: int | None,
-               sent_at: int | None = None, variant: str | None = None,
-               channels: tuple[str, ...] | None = None) -> None:
+               sent_at: int | None = None, channels: tuple[str, ...] | None = None) -> None:
         plan = send.plan
         send.active = False
-        if variant is None and status != "control" and plan.variants:
-            variant = self.variant(plan)
+        variant = self.variant(plan) if plan.variants and status != "control" else None
         if self.pending[plan.slot] is send:
             self.pending[plan.slot] = None
         row: Decision = _new(Decision, (self.user, plan.id, status, reason, detail, send.trigger, send.source,
