@@ -261,9 +261,9 @@ def replay(
         say(f"--workers {workers}: this machine has {cores} cores; using {cores}.", soft_wrap=False)
         workers = cores
     loaded = _checked_config(config)
-    path = resolve_db_path(db)
-    with Store.open(path) as store, ReplayProgress() as bar:  # created on demand: an empty log is a run too
-        run = run_replay(store, loaded, until=horizon, name=name, workers=workers, db_path=path,
+    # The database is created on demand: an empty log is a run too.
+    with Store.open(resolve_db_path(db)) as store, ReplayProgress() as bar:
+        run = run_replay(store, loaded, until=horizon, name=name, workers=workers,
                          progress=bar if bar.active else None, replace=replace)
         ignored = replay_warnings(store, loaded)
     say_lines(f"Warning: {line}" for line in ignored)
