@@ -48,6 +48,7 @@ from campaign_connector.replay import tally_counts
 from campaign_connector.spark import normalise, steps
 from campaign_connector.store.runfolder import RUN_JSON
 from campaign_connector.timeutil import format_time
+from campaign_connector.vocabulary import DECISION_FIELDS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -56,10 +57,7 @@ if TYPE_CHECKING:
 DECISIONS, CONVERSIONS, REJECTS = "decisions", "conversions", "rejects"
 
 #: Columns of ``DIR/decisions/``: ``seq``, then SPEC §4.2's fields in order (times as UTC timestamps).
-DECISION_COLUMNS: tuple[str, ...] = (
-    "seq", "run", "user_id", "campaign", "status", "reason", "detail", "trigger", "source_campaign",
-    "trigger_event_id", "triggered_at", "due_at", "sent_at", "variant", "channels",
-)
+DECISION_COLUMNS: tuple[str, ...] = ("seq", *DECISION_FIELDS)
 #: Columns of ``DIR/conversions/``.
 CONVERSION_COLUMNS: tuple[str, ...] = (
     "run", "user_id", "campaign", "conversion_index", "time", "event_id", "decision_seq", "control",
