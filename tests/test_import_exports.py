@@ -34,7 +34,8 @@ def events(store: Store, columns: str = "event") -> list[tuple[Any, ...]]:
 
 @pytest.mark.parametrize(("name", "taken"), [
     ("x.avro", True), ("x.json", True), ("x.jsonl", True), ("x.ndjson", True), ("x.csv", True),
-    ("x.avro.gz", True), ("x.JSON.GZ", True), ("_SUCCESS", False), ("x.txt", False), ("x.parquet", False),
+    ("x.avro.gz", True), ("x.JSON.GZ", True), ("_SUCCESS", False), ("x.txt", False), ("x.parquet", True),
+    ("part-00000-1f.snappy.parquet", True), ("x.parquet.gz", False),
     (".x.avro", False), ("x.avro.crc", False), ("manifest", False),
 ])
 def test_folder_walks_take_event_files_by_extension(name: str, taken: bool) -> None:
@@ -64,6 +65,21 @@ def test_a_folder_is_walked_recursively_in_sorted_path_order_counting_other_file
         assert found.skipped == 3
     summary = import_event_files(Store.open(":memory:"), [tmp_path])
     assert (summary.stored, summary.skipped_files) == (3, 3)
+
+
+def test_a_folder_of_parquet_parts_and_csv_files_imports_them_all(tmp_path: Path, store: Store) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    (tmp_path / "log").mkdir()
+    pq.write_table(pa.table({"user_id": ["u1", "u2"], "time": ["2026-01-05T09:00:00Z", "2026-01-05T09:01:00Z"],
+                             "event": ["purchase", "session_start"]}),
+                   tmp_path / "log" / "part-00000.snappy.parquet")
+    (tmp_path / "log" / "part-00001.csv").write_text("user_id,time,event\nu3,2026-01-05T09:02:00Z,purchase\n")
+    (tmp_path / "log" / "_SUCCESS").write_text("")
+    summary = import_event_files(store, [tmp_path / "log"])
+    assert (summary.stored, summary.skipped_files) == (3, 1)
+    assert events(store, "user_id, event") == [("u1", "purchase"), ("u2", "session_start"), ("u3", "purchase")]
 
 
 def test_the_whole_export_imports_from_its_folder_with_nothing_rejected_or_lost(tmp_path: Path, store: Store) -> None:
@@ -387,8 +403,8 @@ def test_the_import_summary_says_what_was_skipped_and_flagged(tmp_path: Path, mo
     assert lines[0].startswith("Imported 25 events from 21 files in ")
     assert lines[0].endswith(": 0 duplicates skipped, 0 rejected.")
     assert lines[1:4] == [
-        "1 file in the folders skipped: not event files (.avro, .json, .jsonl, .ndjson, .csv, optionally .gz), or "
-        "empty.",
+        "1 file in the folders skipped: not event files (.avro, .json, .jsonl, .ndjson, .csv, optionally .gz, or "
+        ".parquet), or empty.",
         "2 records without a user skipped (agentconsole.AgentExecutionStep 1, users.messages.sms.InboundReceive 1).",
         "2 suspected bot clicks stored, flagged: they trigger, cancel and convert nothing.",
     ]

@@ -88,7 +88,7 @@ def test_a_missing_file_and_a_folder(store: Store, tmp_path: Path) -> None:
     empty.mkdir()
     (empty / "_SUCCESS").write_text("")
     assert fails(store, empty) == ("FILE: no event files in this folder (1 other files; event files end in .avro, "
-                                   ".json, .jsonl, .ndjson, .csv, optionally .gz)")
+                                   ".json, .jsonl, .ndjson, .csv, optionally .gz, or .parquet)")
 
 
 def test_a_missing_second_file_fails_before_anything_is_read(store: Store, tmp_path: Path) -> None:

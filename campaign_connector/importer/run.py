@@ -38,7 +38,7 @@ from campaign_connector.importer.readers import (
 )
 from campaign_connector.inputs import check_file, raw_lines, reader_kind
 from campaign_connector.inputs.currents import USER_KEYS
-from campaign_connector.inputs.sources import STDIN, Source, event_type_in_path, open_sources
+from campaign_connector.inputs.sources import EVENT_FILE_NAMES, STDIN, Source, event_type_in_path, open_sources
 from campaign_connector.store import Store
 from campaign_connector.store.events import (
     Staging,
@@ -353,7 +353,7 @@ def summary_lines(summary: ImportSummary) -> list[str]:
              f"{summary.duplicates:,} duplicates skipped, {summary.rejected:,} rejected."]
     if summary.skipped_files:
         lines.append(f"{_count(summary.skipped_files, 'file')} in the folders skipped: not event files "
-                     "(.avro, .json, .jsonl, .ndjson, .csv, optionally .gz), or empty.")
+                     f"({EVENT_FILE_NAMES}), or empty.")
     if summary.no_user:
         total = sum(summary.no_user.values())
         kinds = ", ".join(f"{kind} {count:,}" for kind, count in summary.no_user.items())

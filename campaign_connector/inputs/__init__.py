@@ -108,7 +108,7 @@ def reader_kind(path: Path, format: str = "auto", name: str | None = None, curre
     if by_extension is None:
         raise InputError(
             f"{shown}: cannot tell the format from the extension {suffix or '(none)'!r} "
-            "(name it .csv, .jsonl, .avro — optionally .gz — or pass --format csv|jsonl|currents)"
+            "(name it .csv, .jsonl, .avro — optionally .gz — or .parquet, or pass --format csv|jsonl|parquet|currents)"
         )
     if by_extension == "jsonl" and currents_path:
         return "currents-json"

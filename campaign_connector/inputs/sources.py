@@ -28,8 +28,12 @@ from typing import Any, BinaryIO
 
 from campaign_connector.errors import InputError
 
-#: Extensions of event files taken from a folder (each optionally followed by ``.gz``).
+#: Extensions of event files taken from a folder (each optionally followed by ``.gz``), and Parquet files
+#: (compressed inside, never ``.gz``): a folder of Parquet parts is what Spark and warehouses write.
 EVENT_FILE_EXTENSIONS: tuple[str, ...] = (".avro", ".json", ".jsonl", ".ndjson", ".csv")
+PARQUET_EXTENSION = ".parquet"
+#: The event file names, as messages list them.
+EVENT_FILE_NAMES = f"{', '.join(EVENT_FILE_EXTENSIONS)}, optionally .gz, or {PARQUET_EXTENSION}"
 
 #: URL scheme → (the optional extra that reads it, the package that extra installs).
 STORE_EXTRAS: dict[str, tuple[str, str]] = {
@@ -86,10 +90,13 @@ def event_type_in_path(name: str) -> str | None:
 
 
 def is_event_file(name: str) -> bool:
-    """Whether a file name ends in an event file extension (optionally ``.gz``); hidden files are not."""
+    """Whether a file name ends in an event file extension (optionally ``.gz``) or ``.parquet``; hidden files
+    are not."""
     lower = PurePosixPath(name).name.lower()
     if lower.startswith("."):
         return False
+    if lower.endswith(PARQUET_EXTENSION):
+        return True
     lower = lower.removesuffix(".gz")
     return lower.endswith(EVENT_FILE_EXTENSIONS)
 
@@ -211,7 +218,7 @@ def open_sources(paths: Sequence[str | Path], *, format: str = "auto", stdin: Bi
                     raise InputError(f"{text}: is a folder, not a file (give the file itself)")
                 if not objects:
                     raise InputError(f"{text}: no event files under this prefix ({skipped} other objects; event "
-                                     f"files end in {', '.join(EVENT_FILE_EXTENSIONS)}, optionally .gz)")
+                                     f"files end in {EVENT_FILE_NAMES})")
                 result.skipped += skipped
                 for number, (name, key) in enumerate(objects):
                     local = scratch() / f"{len(result.files) + number:06d}-{PurePosixPath(key).name}"
@@ -228,7 +235,7 @@ def open_sources(paths: Sequence[str | Path], *, format: str = "auto", stdin: Bi
                     result.skipped += skipped
                     if not files:
                         raise InputError(f"{path}: no event files in this folder ({skipped} other files; event "
-                                         f"files end in {', '.join(EVENT_FILE_EXTENSIONS)}, optionally .gz)")
+                                         f"files end in {EVENT_FILE_NAMES})")
                     result.files += [Source(str(f), f, event_type_in_path(str(f))) for f in files]
                 else:
                     result.files.append(Source(str(path), path, event_type_in_path(str(path))))

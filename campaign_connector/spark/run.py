@@ -37,7 +37,7 @@ from campaign_connector.importer import SHOWN_BAD_ROWS, unknown_warning
 from campaign_connector.inputs import check_file, reader_kind
 from campaign_connector.inputs.currents import USER_KEYS
 from campaign_connector.inputs.sources import (
-    EVENT_FILE_EXTENSIONS,
+    EVENT_FILE_NAMES,
     event_type_in_path,
     folder_files,
     store_files,
@@ -118,7 +118,7 @@ def expand_inputs(paths: Sequence[str], format: str) -> list[tuple[str, str, str
             found, skipped = folder_files(Path(given))
             if not found:
                 raise InputError(f"{given}: no event files in this folder ({skipped} other files; event files end "
-                                 f"in {', '.join(EVENT_FILE_EXTENSIONS)}, optionally .gz)")
+                                 f"in {EVENT_FILE_NAMES})")
             names = [str(path) for path in found]
         else:
             check_file(Path(given))
