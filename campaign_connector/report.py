@@ -592,22 +592,27 @@ class _Bars:
 CHART_MARKS: tuple[str, ...] = ("█", "▒", "#", "=", "+", "*", "o", "x", "~", "%", "@", "/")
 
 
+def chart_buckets(days: list[tuple[int, dict[str, int]]]) -> tuple[str, list[tuple[int, dict[str, int]]]]:
+    """What a sends chart shows: ``("day", days)``, or for runs longer than ``CHART_MAX_DAYS`` days the sends
+    summed per week (weeks start on Monday) as ``("week", weeks)``. The terminal and the HTML chart both use it."""
+    if not days or days[-1][0] - days[0][0] < CHART_MAX_DAYS * DAY_MS:
+        return "day", days
+    weeks: dict[int, dict[str, int]] = {}
+    for day, counts in days:
+        week = weeks.setdefault(_week_start(day), {})
+        for campaign, count in counts.items():
+            week[campaign] = week.get(campaign, 0) + count
+    return "week", sorted(weeks.items())
+
+
 def daily_chart(days: list[tuple[int, dict[str, int]]], order: list[str]) -> RenderableType:
     """Sends per UTC day as horizontal bars stacked by campaign — each its own mark and colour, legend below;
-    runs longer than ``CHART_MAX_DAYS`` days are charted per week (weeks start on Monday)."""
-    label = "day"
-    buckets: list[tuple[int, dict[str, int]]] = days
-    if days[-1][0] - days[0][0] >= CHART_MAX_DAYS * DAY_MS:
-        label = "week of"
-        weeks: dict[int, dict[str, int]] = {}
-        for day, counts in days:
-            week = weeks.setdefault(_week_start(day), {})
-            for campaign, count in counts.items():
-                week[campaign] = week.get(campaign, 0) + count
-        buckets = sorted(weeks.items())
+    runs longer than ``CHART_MAX_DAYS`` days are charted per week (``chart_buckets``)."""
+    unit, buckets = chart_buckets(days)
+    label = "day" if unit == "day" else "week of"
     everyone = order + sorted({c for _, counts in buckets for c in counts} - set(order))
     styles = {c: (CHART_MARKS[i % len(CHART_MARKS)], PALETTE[i % len(PALETTE)]) for i, c in enumerate(everyone)}
-    chart = _Bars(f"Sends per UTC {'day' if label == 'day' else 'week'}", label, buckets, everyone, styles)
+    chart = _Bars(f"Sends per UTC {unit}", label, buckets, everyone, styles)
     shown = [c for c in everyone if any(counts.get(c) for _, counts in buckets)]
     if len(shown) < 2:
         return chart

@@ -13,8 +13,9 @@ from html import escape
 from typing import Any
 
 from campaign_connector.inspection import CampaignSummary, RunReport
+from campaign_connector.report import chart_buckets
 from campaign_connector.stats import MIN_USERS
-from campaign_connector.timeutil import DAY_MS, format_time
+from campaign_connector.timeutil import format_time
 
 #: Fill colours of the campaigns (cycled with ``PATTERNS``); colour-blind-safe (Okabe-Ito).
 COLOURS: tuple[str, ...] = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442",
@@ -32,9 +33,6 @@ PATTERNS: tuple[str, ...] = (
     '<path d="M0,0 L8,8 M-2,6 L2,10 M6,-2 L10,2" stroke="#fff" stroke-width="1.6"/>',  # other diagonal
     '<rect x="2" y="2" width="4" height="4" fill="#fff"/>',  # squares
 )
-
-#: Days charted one bar each; longer runs are charted per week.
-MAX_DAYS = 62
 
 _STYLE = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2rem auto; max-width: 1150px;
@@ -135,19 +133,6 @@ def _lift_table(rep: RunReport) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{note}"
 
 
-def _buckets(rep: RunReport) -> tuple[str, list[tuple[int, dict[str, int]]]]:
-    days = rep.daily_sent
-    if not days or days[-1][0] - days[0][0] < MAX_DAYS * DAY_MS:
-        return "day", days
-    weeks: dict[int, dict[str, int]] = {}
-    for day, counts in days:
-        week = day - ((day // DAY_MS + 3) % 7) * DAY_MS  # the Monday: 1970-01-01 was a Thursday
-        bucket = weeks.setdefault(week, {})
-        for campaign, count in counts.items():
-            bucket[campaign] = bucket.get(campaign, 0) + count
-    return "week", sorted(weeks.items())
-
-
 def _nice_top(value: int) -> int:
     """The axis maximum: the smallest 1, 2 or 5 × 10^k at or above ``value``."""
     step = 1
@@ -160,7 +145,7 @@ def _nice_top(value: int) -> int:
 
 def sends_chart_svg(rep: RunReport) -> str:
     """Sends per UTC day (or week) as stacked bars per campaign, with a legend; empty without sends."""
-    unit, buckets = _buckets(rep)
+    unit, buckets = chart_buckets(rep.daily_sent)
     if not buckets:
         return '<p class="muted">No sends in this run.</p>'
     order = [s.campaign for s in rep.campaigns]
