@@ -304,6 +304,8 @@ def test_unsubscribed_users_get_nothing_on_those_channels(log: tuple[list[dict[s
     ("name", "message"),
     [
         ("events.txt", "unknown output format (name it .csv or .jsonl, optionally with .gz)"),
+        ("events.parquet", "unknown output format (name it .csv or .jsonl, optionally with .gz)"),
+        ("events.json", "unknown output format (name it .csv or .jsonl, optionally with .gz)"),
         ("missing-folder/events.csv", "cannot write"),
     ],
 )

@@ -16,8 +16,12 @@ from typing import IO, Any
 from campaign_connector.errors import InputError
 from campaign_connector.generate.simulation import Row, User
 from campaign_connector.generate.tables import DAY
-from campaign_connector.outputs import FORMAT_BY_SUFFIX, atomic_output
+from campaign_connector.outputs import atomic_output
 from campaign_connector.vocabulary import EVENT_FIELDS
+
+#: What ``generate`` writes, by the file's suffix (before an optional ``.gz``): the log formats it produces —
+#: not ``outputs.FORMAT_BY_SUFFIX``, whose ``.json`` and ``.parquet`` it cannot write.
+_FORMATS: dict[str, str] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 USERS_FIELDS = (
     "user_id", "timezone", "country", "plan", "lifetime_value", "signup_date", "unsubscribed", "global_control_group",
@@ -30,7 +34,7 @@ def file_format(path: Path) -> tuple[str, bool]:
     gz = name.endswith(".gz")
     if gz:
         name = name[:-3]
-    for suffix, kind in FORMAT_BY_SUFFIX.items():
+    for suffix, kind in _FORMATS.items():
         if name.endswith(suffix):
             return kind, gz
     raise InputError(f"{path}: unknown output format (name it .csv or .jsonl, optionally with .gz)")
