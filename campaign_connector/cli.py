@@ -407,21 +407,15 @@ def explain(
     Example: campaign-connector explain u00042 --campaign newsletter_resend
     """
     from campaign_connector.errors import InputError
-    from campaign_connector.inspection import build_explanation, check_campaign
+    from campaign_connector.inspection import build_explanation, check_campaign, option_times
     from campaign_connector.store import Store
     from campaign_connector.store.runfolder import is_run_folder
     from campaign_connector.store.runs import find_run
-    from campaign_connector.timeutil import TimeParseError, parse_time
 
     if is_run_folder(run):
         raise InputError(f"--run {run}: explain re-runs one user's timeline from the stored log, which a run folder "
                          "does not hold (import the inputs and replay them to explain a user)")
-    times: dict[str, int | None] = {}
-    for option, value in (("since", since), ("until", until)):
-        try:
-            times[option] = None if value is None else parse_time(value)
-        except TimeParseError as error:
-            raise InputError(f"--{option}: {error}") from None
+    times = option_times(since=since, until=until)
     with Store.open(resolve_db_path(db), create=False) as store:
         found = find_run(store, run)
         check_campaign(store, [found], campaign)

@@ -70,18 +70,25 @@ def campaign_order(configs: Iterable[Config | None], seen: Iterable[str]) -> lis
     return order + sorted(set(seen) - known)
 
 
+def option_times(**options: str | None) -> dict[str, int | None]:
+    """Times given as options (``since="2026-01-05"``) as ms, None where not given; a bad one is an
+    ``InputError`` naming its ``--option``."""
+    times: dict[str, int | None] = {}
+    for option, value in options.items():
+        try:
+            times[option] = None if value is None else parse_time(value)
+        except TimeParseError as error:
+            raise InputError(f"--{option}: {error}") from None
+    return times
+
+
 def sends_filter(*, user: str | None = None, campaign: str | None = None, status: str | None = None,
                  reason: str | None = None, since: str | None = None, before: str | None = None) -> DecisionFilter:
     """``sends``' options as a filter; an unknown status or reason, or a bad time, is an ``InputError`` naming
     the option and what is allowed."""
     check_name("status", status, STATUSES, "--status")
     check_name("reason", reason, REASONS, "--reason")
-    times: dict[str, int | None] = {}
-    for option, value in (("since", since), ("before", before)):
-        try:
-            times[option] = None if value is None else parse_time(value)
-        except TimeParseError as error:
-            raise InputError(f"--{option}: {error}") from None
+    times = option_times(since=since, before=before)
     return DecisionFilter(user=user, campaign=campaign, status=status, reason=reason, since=times["since"],
                           before=times["before"])
 
