@@ -37,7 +37,7 @@ from campaign_connector.importer.readers import (
     record_chunks,
 )
 from campaign_connector.inputs import check_file, raw_lines, reader_kind
-from campaign_connector.inputs.currents import USER_KEYS
+from campaign_connector.inputs.currents import check_user_key
 from campaign_connector.inputs.sources import EVENT_FILE_NAMES, STDIN, Source, event_type_in_path, open_sources
 from campaign_connector.store import Store
 from campaign_connector.store.events import (
@@ -298,8 +298,7 @@ def import_event_sources(
     """``import_event_files`` for sources already local: ``Source``s, or (display name, local path) pairs.
     Every message, the ledger and the rejects files show the name (a URL, ``<stdin>``); the path is read."""
     started = clock.perf_counter()
-    if user_key not in USER_KEYS:
-        raise InputError(f"--user-key {user_key}: unknown user key (use {' or '.join(USER_KEYS)})")
+    check_user_key(user_key)
     if not sources:
         raise InputError("no files to import (give one or more event logs)")
     given = [source if isinstance(source, Source) else

@@ -39,6 +39,13 @@ from campaign_connector.vocabulary import CURRENTS_BUTTON_EVENT, CURRENTS_EVENTS
 #: The user keys ``--user-key`` accepts.
 USER_KEYS: tuple[str, ...] = ("user_id", "external_user_id")
 
+
+def check_user_key(user_key: str) -> None:
+    """An ``InputError`` unless ``user_key`` is one of ``USER_KEYS``."""
+    if user_key not in USER_KEYS:
+        raise InputError(f"--user-key {user_key}: unknown user key (use {' or '.join(USER_KEYS)})")
+
+
 #: Avro-JSON union branch names: ``{"string": "x"}`` is the value ``"x"``.
 _UNION_BRANCHES = frozenset({"string", "int", "long", "float", "double", "boolean", "bytes", "array", "map"})
 

@@ -35,7 +35,7 @@ from campaign_connector import ENGINE_VERSION
 from campaign_connector.errors import InputError
 from campaign_connector.importer import SHOWN_BAD_ROWS, unknown_warning
 from campaign_connector.inputs import check_file, reader_kind
-from campaign_connector.inputs.currents import USER_KEYS
+from campaign_connector.inputs.currents import check_user_key
 from campaign_connector.inputs.sources import (
     EVENT_FILE_NAMES,
     event_type_in_path,
@@ -173,8 +173,7 @@ def spark_replay(
     from pyspark.sql import functions as F
 
     started = clock.perf_counter()
-    if user_key not in USER_KEYS:
-        raise InputError(f"--user-key {user_key}: unknown user key (use {' or '.join(USER_KEYS)})")
+    check_user_key(user_key)
     target, staging = _output_target(output)
     files = expand_inputs(inputs, format)
     users_kind = None
