@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NoReturn
 
 import pyarrow.compute as pc
 
@@ -117,24 +117,22 @@ class Collector:
         """All-or-nothing: raise ``BadRowsError`` when any row was bad; ``fix`` says how to fix it."""
         if self.skip_invalid or not self.count:
             return
-        shown = self.bad[:SHOWN_BAD_ROWS]
-        lines = [str(row) for row in shown]
-        if self.count > len(shown):
-            lines.append(f"and {self.count - len(shown)} more")
         rows = "row" if self.count == 1 else "rows"
-        head = f"{self.count} bad {rows}; nothing was stored ({fix}):"
-        raise BadRowsError("\n".join([head, *lines]), shown, self.count)
+        self._fail(f"{self.count} bad {rows}; nothing was stored ({fix}):")
 
     def fail_if_too_many(self, max_rejects: int | None) -> None:
         """``--max-rejects``: more bad rows than that fail a ``skip_invalid`` import too (nothing stored)."""
         if max_rejects is None or self.count <= max_rejects:
             return
+        self._fail(f"{self.count} bad rows, more than --max-rejects {max_rejects}; nothing was stored "
+                   "(fix the input, or raise --max-rejects):")
+
+    def _fail(self, head: str) -> NoReturn:
+        """``BadRowsError``: ``head``, then the first ``SHOWN_BAD_ROWS`` bad rows and how many more there are."""
         shown = self.bad[:SHOWN_BAD_ROWS]
         lines = [str(row) for row in shown]
         if self.count > len(shown):
             lines.append(f"and {self.count - len(shown)} more")
-        head = (f"{self.count} bad rows, more than --max-rejects {max_rejects}; nothing was stored "
-                "(fix the input, or raise --max-rejects):")
         raise BadRowsError("\n".join([head, *lines]), shown, self.count)
 
 
