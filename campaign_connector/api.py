@@ -8,6 +8,7 @@ README's "Python API" section documents every name.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,8 @@ from campaign_connector.store.runs import RunInfo, find_run, list_runs
 
 if TYPE_CHECKING:
     import pyarrow as pa
+
+    from campaign_connector.model import StoredDecision
 
 
 def open_store(path: str | Path, *, create: bool = True) -> Store:
@@ -30,6 +33,18 @@ def _run(store: Store, run: str | int | RunInfo | None) -> RunInfo:
     return find_run(store, None if run is None else str(run))
 
 
+def _decisions(store: Store, run: str | int | RunInfo | None, *, user: str | None, campaign: str | None,
+               status: str | None, reason: str | None) -> tuple[RunInfo, Iterator[StoredDecision]]:
+    """The run and its decisions that pass the filters (checked first, as ``sends`` checks its options)."""
+    from campaign_connector.inspection import check_campaign, sends_filter
+    from campaign_connector.store.results import iter_decisions
+
+    found = _run(store, run)
+    filt = sends_filter(user=user, campaign=campaign, status=status, reason=reason)
+    check_campaign(store, [found], campaign, "campaign")
+    return found, iter_decisions(store, found.id, filt)
+
+
 def runs(store: Store) -> list[dict[str, Any]]:
     """Every stored run, oldest first, as dicts (``runs --format json``'s items)."""
     from campaign_connector.report import runs_records
@@ -42,27 +57,19 @@ def decisions(store: Store, run: str | int | RunInfo | None = None, *, user: str
               ) -> list[dict[str, Any]]:
     """A run's decisions (default: the latest run) as dicts with the §4.2 fields, times as ISO text — the
     rows of ``sends --format jsonl``. Filters as ``sends``' options."""
-    from campaign_connector.inspection import check_campaign, sends_filter
     from campaign_connector.report import decision_record
-    from campaign_connector.store.results import iter_decisions
 
-    found = _run(store, run)
-    filt = sends_filter(user=user, campaign=campaign, status=status, reason=reason)
-    check_campaign(store, [found], campaign, "campaign")
-    return [decision_record(d, found.name) for d in iter_decisions(store, found.id, filt)]
+    found, rows = _decisions(store, run, user=user, campaign=campaign, status=status, reason=reason)
+    return [decision_record(d, found.name) for d in rows]
 
 
 def decisions_table(store: Store, run: str | int | RunInfo | None = None, *, user: str | None = None,
                     campaign: str | None = None, status: str | None = None, reason: str | None = None) -> pa.Table:
     """``decisions`` as a pyarrow Table: times as ``timestamp[ms, UTC]``, channels as lists."""
-    from campaign_connector.inspection import check_campaign, sends_filter
-    from campaign_connector.store.results import iter_decisions
     from campaign_connector.tables import decisions_table as table
 
-    found = _run(store, run)
-    filt = sends_filter(user=user, campaign=campaign, status=status, reason=reason)
-    check_campaign(store, [found], campaign, "campaign")
-    return table(iter_decisions(store, found.id, filt), found.name)
+    found, rows = _decisions(store, run, user=user, campaign=campaign, status=status, reason=reason)
+    return table(rows, found.name)
 
 
 def run_report(store: Store, run: str | int | RunInfo | None = None) -> dict[str, Any]:
