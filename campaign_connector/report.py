@@ -33,7 +33,7 @@ from campaign_connector.inspection import (
 from campaign_connector.model import RunInfo, SendChange, StoredDecision
 from campaign_connector.stats import MIN_USERS, Lift, SampleRatio
 from campaign_connector.timeutil import DAY_MS, format_time
-from campaign_connector.vocabulary import DECISION_FIELDS, REASON_TEXT, STATUSES
+from campaign_connector.vocabulary import DECISION_FIELDS, DECISION_TIMES, REASON_TEXT, STATUSES
 
 #: Rows a terminal table shows before saying how many more there are.
 TABLE_ROWS = 50
@@ -43,9 +43,6 @@ CHART_WIDTH = 40
 CHART_MAX_DAYS = 62
 #: Colours of the campaigns in the stacked chart (cycled).
 PALETTE: tuple[str, ...] = ("cyan", "magenta", "green", "yellow", "blue", "red", "bright_cyan", "bright_magenta")
-
-#: The time fields of a decision (formatted with ``format_time``).
-_TIME_FIELDS = frozenset({"triggered_at", "due_at", "sent_at"})
 
 
 def _int(n: int) -> str:
@@ -645,7 +642,7 @@ def _side_record(side: StoredDecision | None) -> dict[str, Any] | None:
     record: dict[str, Any] = {}
     for name in DIFF_SIDE_FIELDS:
         value = getattr(side, name)
-        record[name] = format_time(value) if name in _TIME_FIELDS else list(value) if name == "channels" else value
+        record[name] = format_time(value) if name in DECISION_TIMES else list(value) if name == "channels" else value
     return record
 
 

@@ -12,7 +12,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from campaign_connector.errors import InputError
-from campaign_connector.vocabulary import DECISION_FIELDS
+from campaign_connector.vocabulary import DECISION_FIELDS, DECISION_TIMES
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -22,8 +22,6 @@ if TYPE_CHECKING:
 
 #: Decisions per record batch.
 BATCH_ROWS = 50_000
-
-_TIMES = ("triggered_at", "due_at", "sent_at")
 
 
 def _pa() -> Any:
@@ -37,8 +35,8 @@ def _pa() -> Any:
 def decision_schema() -> pa.Schema:
     """The §4.2 decision fields: text, times as ``timestamp[ms, UTC]``, channels as ``list<string>``."""
     pa = _pa()
-    types = {name: pa.timestamp("ms", tz="UTC") if name in _TIMES else pa.list_(pa.string()) if name == "channels"
-             else pa.string() for name in DECISION_FIELDS}
+    types = {name: pa.timestamp("ms", tz="UTC") if name in DECISION_TIMES
+             else pa.list_(pa.string()) if name == "channels" else pa.string() for name in DECISION_FIELDS}
     return pa.schema([(name, types[name]) for name in DECISION_FIELDS])
 
 
@@ -97,7 +95,7 @@ def diff_table(changes: Iterable[SendChange]) -> pa.Table:
                 data[prefix + name].append(list(value) if name == "channels" and value is not None else value)
     def kind(name: str) -> Any:
         field = name[2:] if name[:2] in ("a_", "b_") else name
-        return pa.timestamp("ms", tz="UTC") if field in _TIMES else (
+        return pa.timestamp("ms", tz="UTC") if field in DECISION_TIMES else (
             pa.list_(pa.string()) if field == "channels" else pa.string())
     return pa.table({name: pa.array(values, type=kind(name)) for name, values in data.items()})
 

@@ -227,6 +227,9 @@ DECISION_FIELDS: tuple[str, ...] = (
     "trigger_event_id", "triggered_at", "due_at", "sent_at", "variant", "channels",
 )
 
+#: The decision fields that are times (ms in the store; ISO-8601 text or timestamps in the outputs).
+DECISION_TIMES: frozenset[str] = frozenset({"triggered_at", "due_at", "sent_at"})
+
 #: Values of ``machine_open`` that mean true (SPEC §4.1), compared case-insensitively.
 TRUTHY: frozenset[str] = frozenset({"true", "1", "yes"})
 
