@@ -46,15 +46,15 @@ from campaign_connector.inputs.sources import (
 from campaign_connector.model import Config
 from campaign_connector.replay import tally_counts
 from campaign_connector.spark import normalise, steps
-from campaign_connector.store.runfolder import RUN_JSON
+from campaign_connector.store.runfolder import CONVERSIONS, DECISIONS, RUN_JSON
 from campaign_connector.timeutil import format_time
 from campaign_connector.vocabulary import DECISION_FIELDS
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-#: The run folder's parts.
-DECISIONS, CONVERSIONS, REJECTS = "decisions", "conversions", "rejects"
+#: The run folder's folder of rejected rows (its other parts are named in ``store.runfolder``).
+REJECTS = "rejects"
 
 #: Columns of ``DIR/decisions/``: ``seq``, then SPEC §4.2's fields in order (times as UTC timestamps).
 DECISION_COLUMNS: tuple[str, ...] = ("seq", *DECISION_FIELDS)

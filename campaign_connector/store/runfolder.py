@@ -27,6 +27,8 @@ from campaign_connector.store.runs import RunInfo, find_run, get_run
 
 #: The run folder's header file; its presence is what makes a folder a run folder.
 RUN_JSON = "run.json"
+#: The run folder's Parquet folders of decisions and of conversions.
+DECISIONS, CONVERSIONS = "decisions", "conversions"
 
 #: Rows loaded per ``executemany``.
 _BATCH = 50_000
@@ -148,6 +150,6 @@ def _load_folder(store: Store, folder: Path) -> RunInfo:
                          "with spark-replay") from None
     header["log_fingerprint"] = json.dumps(manifest.get("files", []))
     run = _insert_run(store, {**header, "fallback_name": str(folder)})
-    _load(store, "decisions", run.id, _parquet_rows(folder / "decisions", _DECISIONS))
-    _load(store, "conversions", run.id, _parquet_rows(folder / "conversions", _CONVERSIONS))
+    _load(store, "decisions", run.id, _parquet_rows(folder / DECISIONS, _DECISIONS))
+    _load(store, "conversions", run.id, _parquet_rows(folder / CONVERSIONS, _CONVERSIONS))
     return run
