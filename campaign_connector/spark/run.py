@@ -46,7 +46,7 @@ from campaign_connector.inputs.sources import (
 from campaign_connector.model import Config
 from campaign_connector.replay import tally_counts
 from campaign_connector.spark import normalise, steps
-from campaign_connector.store.runfolder import CONVERSIONS, DECISIONS, RUN_JSON
+from campaign_connector.store.runfolder import CONVERSIONS, DECISIONS, RUN_JSON, TIME_COLUMNS
 from campaign_connector.timeutil import format_time
 from campaign_connector.vocabulary import DECISION_FIELDS
 
@@ -65,7 +65,6 @@ CONVERSION_COLUMNS: tuple[str, ...] = (
 #: Events per partition of the engine pass (at least one partition per core, at most
 #: ``spark.sql.shuffle.partitions`` partitions).
 EVENTS_PER_PARTITION = 100_000
-_TIMES = ("triggered_at", "due_at", "sent_at", "time")
 
 _SKIP_INVALID_FIX = ("fix them, or use --skip-invalid to replay the good rows and write the bad ones to "
                      "DIR/rejects/")
@@ -319,8 +318,8 @@ def spark_replay(
     spark.conf.set("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MILLIS")
 
     def timestamps(df: DataFrame, columns: Sequence[str]) -> DataFrame:
-        for column in _TIMES:
-            if column in columns:
+        for column in columns:
+            if column in TIME_COLUMNS:
                 df = df.withColumn(column, F.timestamp_millis(F.col(column)))
         return df
 

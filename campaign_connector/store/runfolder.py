@@ -24,6 +24,7 @@ from campaign_connector.errors import StoreError
 from campaign_connector.model import StoredDecision
 from campaign_connector.store import Store
 from campaign_connector.store.runs import RunInfo, find_run, get_run
+from campaign_connector.vocabulary import DECISION_TIMES
 
 #: The run folder's header file; its presence is what makes a folder a run folder.
 RUN_JSON = "run.json"
@@ -36,7 +37,8 @@ _BATCH = 50_000
 #: A decision's columns: those of the record ``store.results`` reads decisions into.
 _DECISIONS: tuple[str, ...] = StoredDecision._fields
 _CONVERSIONS = ("user_id", "campaign", "conversion_index", "time", "event_id", "decision_seq", "control")
-_TIMES = frozenset({"triggered_at", "due_at", "sent_at", "time"})
+#: The run folder's columns that are timestamps: a decision's times and a conversion's ``time``.
+TIME_COLUMNS: frozenset[str] = DECISION_TIMES | {"time"}
 
 
 def is_run_folder(ref: str | None) -> bool:
@@ -128,7 +130,7 @@ def _parquet_rows(folder: Path, columns: tuple[str, ...]) -> Iterator[tuple[Any,
         values = []
         for name in columns:
             column = batch.column(name)
-            if name in _TIMES:
+            if name in TIME_COLUMNS:
                 column = column.cast(pa.timestamp("ms", "UTC")).cast(pa.int64())
             elif name == "channels":
                 column = pc.binary_join(column, ";")
