@@ -150,10 +150,10 @@ def sqlite_import(csv_path: Path, folder: Path) -> dict[str, Any]:
     return {"seconds": seconds, "cpu_seconds": usage.ru_utime + usage.ru_stime}
 
 
-def decisions_digest(db: Path, run_name: str) -> str:
-    """sha256 of the run's decisions as CSV, without the run column (to compare runs); streamed from a file,
-    so millions of decisions never sit in memory."""
-    path = OUT / f"sends-{run_name}.csv"
+def decisions_digest(db: Path, run_name: str, folder: Path = OUT) -> str:
+    """sha256 of the run's decisions as CSV, without the run column (to compare runs; ``run_name`` may be a run
+    folder); streamed from a file in ``folder``, so millions of decisions never sit in memory."""
+    path = folder / f"sends-{Path(run_name).name}.csv"
     run([*CLI, "sends", "--db", str(db), "--run", run_name, "--format", "csv", "-o", str(path)])
     digest = hashlib.sha256()
     with path.open("rb") as handle:

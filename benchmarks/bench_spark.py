@@ -20,7 +20,6 @@ Prints a table and writes ``benchmarks/out/spark.json``.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
@@ -34,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench import CLI, EXAMPLE, OUT, log_of_shape, remove_db  # bench.py makes the logs
+from bench import CLI, EXAMPLE, OUT, decisions_digest, log_of_shape, remove_db  # bench.py makes the logs
 
 
 def _tree_rss_kib(root: int) -> int:
@@ -91,20 +90,6 @@ def run_tree(cmd: list[str]) -> dict[str, Any]:
     return {"seconds": seconds, "peak_rss_mb": peak[0] / 1024, "load_average_at_start": load, "stdout": stdout}
 
 
-def sends_digest(db: Path, run: str, folder: Path) -> str:
-    """sha256 of ``sends --format csv`` of a run (a name or a run folder), without the run column."""
-    path = folder / "sends.csv"
-    subprocess.run([*CLI, "sends", "--db", str(db), "--run", run, "--format", "csv", "-o", str(path)], check=True,
-                   capture_output=True)
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        next(handle)
-        for line in handle:
-            digest.update(line.split(b",", 1)[1])
-    path.unlink()
-    return digest.hexdigest()
-
-
 def bench(events: int, shape: str, folder: Path, master: str) -> dict[str, Any]:
     log, rows = log_of_shape(events, shape, folder)
     millions = rows / 1e6
@@ -131,7 +116,7 @@ def bench(events: int, shape: str, folder: Path, master: str) -> dict[str, Any]:
     in_session = manifest["seconds"]
     result["spark_replay"] = {**spark, "run_seconds": in_session, "startup_seconds": spark["seconds"] - in_session,
                               "seconds_per_million": in_session / millions}
-    result["identical_decisions"] = sends_digest(db, "w2", folder) == sends_digest(db, str(output), folder)
+    result["identical_decisions"] = decisions_digest(db, "w2", folder) == decisions_digest(db, str(output), folder)
     for part in result.values():
         if isinstance(part, dict):
             part.pop("stdout", None)
