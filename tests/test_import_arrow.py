@@ -355,3 +355,84 @@ def test_every_message_names_the_source_as_given_while_the_local_copy_is_read(tm
     assert summary.files == ("s3://bucket/log.csv",)
     rejected = json.loads((tmp_path / "r.jsonl").read_text())
     assert (rejected["file"], rejected["line"], rejected["raw"]) == ("s3://bucket/log.csv", 3, "u2,never,purchase")
+
+
+# -- sorted in Arrow or by SQLite ----------------------------------------------------------------------------
+
+#: Rows that test which of two rows with one id is kept: content-id repeats at one user and time, between
+#: other events at that user and time; a log's own id repeated at another user (the first in file order is
+#: kept); an id shaped like a content id, repeated at another user; ids and no ids in one file.
+REPEATS = """user_id,time,event,campaign,id
+u2,1767603600,open_email,news,
+u1,1767603600,open_email,news,x
+u2,1767603600,click_email,news,
+u2,1767603600,open_email,news,
+u0,1767600000,purchase,,x
+u3,1767600000,purchase,,h-00000000000000000000000000000000
+u1,1767600000,purchase,,h-00000000000000000000000000000000
+u2,1767603600,click_email,news,
+u2,1767603600,open_email,welcome,
+u0,1767600000,purchase,,
+"""
+EARLIER = """user_id,time,event,campaign,id
+u2,1767603600,open_email,welcome,
+u5,1767600000,purchase,,old
+u0,1767600000,purchase,,x
+"""
+#: Arrow bytes held in memory before the rows are staged as they come and sorted by SQLite: all of them; none;
+#: the first CSV batch only (the file read in batches of 64 bytes).
+BUDGETS = {"sorted in Arrow": None, "sorted by SQLite": 0, "spilled mid-import": 600}
+
+
+def stored_by_budget(folder: Path, budget: int | None, texts: list[str], monkeypatch: pytest.MonkeyPatch,
+                     skip_invalid: bool = False) -> dict[str, Any]:
+    """``texts`` imported one after another (``log0.csv``, ``log1.csv`` ...) with ``budget``: what was stored and
+    said."""
+    from campaign_connector.store import events as store_events
+
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    said = []
+    with monkeypatch.context() as patched:
+        if budget is not None:
+            patched.setattr(store_events, "SORT_IN_MEMORY_BYTES", budget)
+        patched.setattr(readers, "CSV_BLOCK_BYTES", 64)
+        with Store.open("t.db") as store:
+            for i, text in enumerate(texts):
+                log = Path(f"log{i}.csv")
+                log.write_text(text, encoding="utf-8")
+                summary = import_event_files(store, [log], skip_invalid=skip_invalid)
+                said += [re.sub(r" in [0-9.]+ s", "", line) for line in summary_lines(summary)]
+            stored = store.conn.execute("SELECT * FROM events").fetchall()
+    return {"said": said, "stored": stored}
+
+
+@pytest.mark.parametrize("texts", [[REPEATS], [EARLIER, REPEATS], [REPEATS, REPEATS], [BAD, REPEATS]],
+                         ids=["into-empty-log", "into-existing-log", "again", "after-a-reread"])
+def test_an_import_stores_the_same_rows_whether_arrow_or_sqlite_sorts_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, texts: list[str]) -> None:
+    results = {name: stored_by_budget(tmp_path / name.replace(" ", "-"), budget, texts, monkeypatch,
+                                      skip_invalid=True)
+               for name, budget in BUDGETS.items()}
+    assert results["sorted in Arrow"] == results["sorted by SQLite"] == results["spilled mid-import"]
+    stored = results["sorted in Arrow"]["stored"]
+    assert [row[2:4] for row in stored] == sorted(row[2:4] for row in stored)  # (user_id, time) order on disk
+    if texts == [REPEATS]:
+        # 10 rows: the repeated (u2, open_email, news) and (u2, click_email, news), the x at u0 and the h-0… at
+        # u1 are dropped
+        assert results["sorted in Arrow"]["said"][0].startswith("Imported 6 events from log0.csv: 4 duplicates")
+        kept = {(row[1], row[2]) for row in stored}
+        assert ("x", "u1") in kept and ("x", "u0") not in kept
+        assert ("h-00000000000000000000000000000000", "u3") in kept
+
+
+def test_sorted_order_keeps_file_order_within_a_user_and_time_and_drops_content_id_repeats() -> None:
+    from campaign_connector.store.events import sorted_order
+
+    table = pa.table({
+        "pos": [1, 2, 3, 4, 5, 6],
+        "user_id": ["b", "a", "b", "a", "b", "a"],
+        "time": [5, 9, 5, 1, 5, 9],
+        "id": ["h-1", "h-2", "h-3", "h-4", "h-1", "log"],
+    })
+    assert sorted_order(table).to_pylist() == [3, 1, 5, 0, 2]  # (a,1) (a,9)×2 (b,5)×2; pos 5 repeats pos 1
