@@ -13,8 +13,8 @@ SECONDS = float(sys.argv[1])
 copy_staged = run.copy_staged
 
 
-def paused(store: Store, import_id: int, **options: bool) -> int:
-    stored = copy_staged(store, import_id, **options)
+def paused(store: Store, import_id: int) -> int:
+    stored = copy_staged(store, import_id)
     sys.stderr.write("test hook: paused\n")
     sys.stderr.flush()
     time.sleep(SECONDS)

@@ -199,8 +199,7 @@ class _EventRun:
         no_user = dict(sorted(self.no_user.items()))
         with attached(store, self.staging), store.atomic():
             import_id = start_import(store, kind="events", files=files, format=format)
-            stored = copy_staged(store, import_id, presorted=self.staging.sorted,
-                                 unique_ids=self.staging.unique_ids)
+            stored = copy_staged(store, import_id)
             duplicates = self.staging.rows - stored
             finish_import(store, import_id, stored=stored, duplicates=duplicates, rejected=self.collector.count,
                           no_user=no_user, skipped_files=skipped_files)

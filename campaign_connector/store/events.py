@@ -27,14 +27,11 @@ from datetime import UTC, datetime
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from campaign_connector.model import Event, UserProfile
 from campaign_connector.store import Store, describe_sqlite_error
 from campaign_connector.timeutil import DAY_MS
-
-if TYPE_CHECKING:  # pyarrow is imported where an import needs it: most commands never do
-    import pyarrow as pa
 
 #: The columns an import writes, in the order of the importer's prepared tuples.
 EVENT_COLUMNS: tuple[str, ...] = (
@@ -93,118 +90,48 @@ def finish_import(store: Store, import_id: int, *, stored: int, duplicates: int,
     )
 
 
-#: Arrow bytes of normalised events an import holds in memory to sort them itself (``Staging``): a log up to
-#: about 1.4 million events (~140 bytes each) is sorted in Arrow and copied into the events table in key
-#: order; a bigger one is staged as it arrives and sorted by SQLite's sorter, within the import's memory
-#: budget (benchmarks/README.md).
-SORT_IN_MEMORY_BYTES = 192 * 2**20
-
-#: Rows per ``adbc_ingest`` call when the sorted rows are written.
-_INGEST_ROWS = 65_536
-
-#: Content ids (``importer.rows.content_id``) start with this.
-CONTENT_ID_PREFIX = "h-"
-
-
 class Staging:
     """A scratch SQLite file that an import's normalised batches are bulk-written to with ADBC
     (``adbc_driver_sqlite``'s ``adbc_ingest``: Arrow columns bound in C, several times cheaper than
-    ``executemany`` of Python tuples; benchmarks/README.md), before the store is touched.
+    ``executemany`` of Python tuples; benchmarks/README.md), while the files are read and before the store is
+    touched.
 
-    Every row gets ``pos``, its place in the import (1, 2, ... in the order the batches arrive). While the
-    batches add up to at most ``memory_bytes`` they are held in memory; ``finish`` then sorts them in Arrow
-    by ``(user_id, time, pos)``, drops repeated content ids, and writes them in that order (``sorted``), so
-    that ``copy_staged`` appends them to the events table without SQLite sorting them again. Past
-    ``memory_bytes`` the held batches and every later one are written as they arrive, and ``copy_staged``
-    sorts them in SQLite. The scratch file is private to the import and deleted by ``close`` (a killed
-    import leaves it in the temporary folder, never in the database).
+    ``copy_staged`` then moves the rows into the events table inside the store's transaction, sorted by user
+    and time; the scratch file is private to the import and deleted by ``close`` (a killed import leaves it
+    in the temporary folder, never in the database).
     """
 
-    def __init__(self, memory_bytes: int | None = None) -> None:
+    def __init__(self) -> None:
         import adbc_driver_sqlite.dbapi  # here: it loads the driver's shared library, which most commands never use
 
         self.folder = Path(tempfile.mkdtemp(prefix="campaign-connector-import-"))
         self.path = self.folder / "staging.db"
         self.rows = 0
-        """Rows appended (and not truncated)."""
-        self.sorted = False
-        """Whether the staged rows lie in ``(user_id, time, pos)`` order with content-id repeats dropped."""
-        self.unique_ids = False
-        """Whether, besides, every repeated id was dropped (the first row in ``pos`` order kept)."""
-        self._memory = SORT_IN_MEMORY_BYTES if memory_bytes is None else memory_bytes
-        self._held: list[pa.RecordBatch] | None = []
-        self._held_bytes = 0
         self._conn: Any = adbc_driver_sqlite.dbapi.connect(str(self.path), autocommit=True)
         self._cursor = self._conn.cursor()
         for statement in ("PRAGMA journal_mode = OFF", "PRAGMA synchronous = OFF", "BEGIN",
-                          f"CREATE TABLE events (pos INTEGER, {', '.join(EVENT_COLUMNS)})"):
+                          f"CREATE TABLE events ({', '.join(EVENT_COLUMNS)})"):
             self._cursor.execute(statement)
 
-    def append(self, batch: pa.RecordBatch) -> None:
-        """Add a ``pyarrow.RecordBatch`` with the ``EVENT_COLUMNS`` columns (``pos`` = order of arrival)."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        n = batch.num_rows
-        if not n:
-            return
-        pos = pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), n), start=pa.scalar(self.rows, pa.int64()))
-        batch = pa.RecordBatch.from_arrays([pos, *batch.columns], names=["pos", *batch.schema.names])
-        self.rows += n
-        if self._held is not None:
-            if self._held_bytes + batch.nbytes <= self._memory:
-                self._held.append(batch)
-                self._held_bytes += batch.nbytes
-                return
-            for held in self._held:  # past the budget: write what is held, then everything as it comes
-                self._ingest(held)
-            self._held = None
-        self._ingest(batch)
-
-    def _ingest(self, batch: pa.RecordBatch | pa.Table) -> None:
-        self._cursor.adbc_ingest("events", batch, mode="append")
+    def append(self, batch: Any) -> None:
+        """Add a ``pyarrow.RecordBatch`` with the ``EVENT_COLUMNS`` columns (rowid = order of arrival)."""
+        if batch.num_rows:
+            self._cursor.adbc_ingest("events", batch, mode="append")
+            self.rows += batch.num_rows
 
     def truncate(self, rows: int) -> None:
         """Forget every row after the first ``rows`` (a file that is read again another way)."""
-        if rows >= self.rows:
-            return
-        if self._held is None:
-            self._cursor.execute(f"DELETE FROM events WHERE pos > {int(rows)}")
-        else:
-            kept: list[pa.RecordBatch] = []
-            count = 0
-            for batch in self._held:
-                if count >= rows:
-                    break
-                kept.append(batch.slice(0, min(batch.num_rows, rows - count)))
-                count += kept[-1].num_rows
-            self._held = kept
-            self._held_bytes = sum(batch.nbytes for batch in kept)
-        self.rows = rows
+        if rows < self.rows:
+            self._cursor.execute(f"DELETE FROM events WHERE rowid > {int(rows)}")
+            self.rows = rows
 
-    def finish(self, *, unique_ids: bool = False) -> None:
-        """Write the held rows sorted (if they fit), commit and close the scratch file's connection (it is then
-        read through ``attached``). ``unique_ids``: leave out every row whose id an earlier row has, not only
-        repeated content ids (``unique_ids`` tells whether that was done)."""
-        if self._conn is None:
-            return
-        if self._held is not None:
-            held, self._held = self._held, None
-            if held:
-                import pyarrow as pa
-
-                table = pa.Table.from_batches(held)
-                if unique_ids:
-                    table = first_of_each_id(table)
-                order = sorted_order(table)
-                for start in range(0, len(order), _INGEST_ROWS):
-                    self._ingest(table.take(order.slice(start, _INGEST_ROWS)))
-            self.sorted = True
-            self.unique_ids = unique_ids
-        self._cursor.execute("COMMIT")
-        self._cursor.close()
-        self._conn.close()
-        self._conn = None
+    def finish(self) -> None:
+        """Commit and close the scratch file's connection (it is then read through ``attached``)."""
+        if self._conn is not None:
+            self._cursor.execute("COMMIT")
+            self._cursor.close()
+            self._conn.close()
+            self._conn = None
 
     def close(self) -> None:
         """Delete the scratch file."""
@@ -213,68 +140,12 @@ class Staging:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def first_of_each_id(table: pa.Table) -> pa.Table:
-    """``table`` without the rows whose id an earlier row (in ``pos`` order) has."""
-    import pyarrow.compute as pc
-
-    firsts = table.select(["id", "pos"]).group_by("id").aggregate([("pos", "min")])
-    if firsts.num_rows == table.num_rows:
-        return table
-    return table.filter(pc.is_in(table.column("pos"), value_set=firsts.column("pos_min")))
-
-
-def sorted_order(table: pa.Table) -> pa.Array:
-    """Row indexes of ``table`` (``pos``, ``user_id``, ``time`` and ``id`` columns) in ``(user_id, time, pos)``
-    order, leaving out each row whose content id an earlier row (in ``pos`` order) has.
-
-    User ids are ranked once per distinct id (the sort then compares numbers, not text). A content id hashes
-    the user and time (``importer.rows.content_id``), so its repeats lie in runs of rows with one user and
-    time: only rows in such runs are compared. (A log's own id repeated elsewhere is left to the id index.)
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    users = pc.dictionary_encode(table.column("user_id")).combine_chunks()
-    rank = pc.rank(users.dictionary, sort_keys="ascending", tiebreaker="first").take(users.indices)
-    keys = pa.table({"user": rank, "time": table.column("time"), "pos": table.column("pos")})
-    order = pc.sort_indices(keys, sort_keys=[("user", "ascending"), ("time", "ascending"), ("pos", "ascending")])
-    n = len(order)
-    if n < 2:
-        return order
-    user, when = rank.take(order), table.column("time").take(order).combine_chunks()
-    same = pc.and_(pc.equal(user.slice(1), user.slice(0, n - 1)), pc.equal(when.slice(1), when.slice(0, n - 1)))
-    if not pc.any(same).as_py():
-        return order
-    # Rows sharing their user and time with a neighbour: their ids, compared in (id, pos) order.
-    false = pa.array([False])
-    shared = pc.or_(pa.concat_arrays([false, same]), pa.concat_arrays([same, false]))
-    at = pc.indices_nonzero(shared)
-    ids = table.column("id").take(order.take(at)).combine_chunks()
-    content = pc.starts_with(ids, CONTENT_ID_PREFIX)
-    at, ids = at.filter(content), ids.filter(content)
-    if len(at) < 2:
-        return order
-    by_id = pc.sort_indices(pa.table({"id": ids, "at": at}), sort_keys=[("id", "ascending"), ("at", "ascending")])
-    ids, at = ids.take(by_id), at.take(by_id)
-    user, when = user.take(at), when.take(at)
-    m = len(ids)
-    repeat = pc.and_(pc.equal(ids.slice(1), ids.slice(0, m - 1)), pc.and_(
-        pc.equal(user.slice(1), user.slice(0, m - 1)), pc.equal(when.slice(1), when.slice(0, m - 1))))
-    if not pc.any(repeat).as_py():
-        return order
-    dropped = at.slice(1).filter(repeat)
-    keep = pc.invert(pc.is_in(pa.array(range(n), pa.int64()), value_set=dropped.cast(pa.int64())))
-    return order.filter(keep)
-
-
 @contextmanager
 def attached(store: Store, staging: Staging) -> Iterator[None]:
     """The staging file attached to the store's connection as ``staging`` (ATTACH cannot run inside a
-    transaction: enter this before ``store.atomic()``). Into a log that has events, the staged rows are
-    written without repeated ids, so that ``copy_staged`` can add them in key order."""
+    transaction: enter this before ``store.atomic()``)."""
+    staging.finish()
     try:
-        has_events = store.conn.execute("SELECT 1 FROM events LIMIT 1").fetchone() is not None
-        staging.finish(unique_ids=has_events)
         store.conn.execute("ATTACH DATABASE ? AS staging", (str(staging.path),))
     except sqlite3.Error as err:
         raise describe_sqlite_error(store.path, err) from None
@@ -285,24 +156,21 @@ def attached(store: Store, staging: Staging) -> Iterator[None]:
             store.conn.execute("DETACH DATABASE staging")
 
 
-def copy_staged(store: Store, import_id: int, *, presorted: bool = False, unique_ids: bool = False) -> int:
+def copy_staged(store: Store, import_id: int) -> int:
     """Move the attached staging rows into the events table (inside the caller's transaction); return how many
-    were stored. An id already stored, or earlier in the staging rows, is skipped. ``presorted``: the staged
-    rows lie in ``(user_id, time, pos)`` order without content-id repeats (``Staging.sorted``);
-    ``unique_ids``: without any repeated id either (``Staging.unique_ids``).
+    were stored. An id already stored, or earlier in the staging rows, is skipped.
 
     Into an empty log the rows go in ``(user_id, time, seq)`` order — appended at the end of the table's
-    B-tree, sorted by SQLite unless ``presorted`` — with the id index dropped and built once afterwards;
-    duplicate ids are then deleted, keeping the first in file order (the DDL is part of the transaction, so a
-    killed import leaves the index as it was). Into a log that has events they go with ``INSERT OR IGNORE`` on
-    the id index, in key order (one sweep over the table) if ``presorted`` and ``unique_ids``, else in file
-    order (so that of two rows with one id the first is kept);
-    the table being keyed by user, each user's events stay together on disk whatever order they arrive in.
+    B-tree — with the id index dropped and built once afterwards; duplicate ids are then deleted, keeping the
+    first in file order (the DDL is part of the transaction, so a killed import leaves the index as it was).
+    Into a log that has events they go in file order with ``INSERT OR IGNORE`` on the id index; the table
+    being keyed by user, each user's events stay together on disk whatever order they arrive in.
     """
     conn = store.conn
     cache = conn.execute("PRAGMA cache_size").fetchone()[0]
     columns = ", ".join(EVENT_COLUMNS)
-    select = f"SELECT pos + {int(import_id) * SEQ_PER_IMPORT}, {columns}, {int(import_id)} FROM staging.events"
+    select = (f"SELECT rowid + {int(import_id) * SEQ_PER_IMPORT}, {columns}, {int(import_id)} "
+              "FROM staging.events")
     insert = f"INTO events (seq, {columns}, import_id) {select}"
     empty = conn.execute("SELECT 1 FROM events LIMIT 1").fetchone() is None
     try:
@@ -310,13 +178,11 @@ def copy_staged(store: Store, import_id: int, *, presorted: bool = False, unique
             conn.execute(f"PRAGMA cache_size = -{_SORT_CACHE_KIB}")
             conn.execute(f"PRAGMA threads = {_SORT_THREADS}")
             conn.execute("DROP INDEX IF EXISTS events_id")
-            order = "rowid" if presorted else "user_id, time, pos"
-            stored = conn.execute(f"INSERT {insert} ORDER BY {order}").rowcount
-            stored -= _build_id_index(conn, content_repeats=not presorted)
+            stored = conn.execute(f"INSERT {insert} ORDER BY user_id, time, rowid").rowcount
+            stored -= _build_id_index(conn)
         else:
             conn.execute(f"PRAGMA cache_size = -{_APPEND_CACHE_KIB}")
-            order = "pos" if presorted and not unique_ids else "rowid"
-            stored = conn.execute(f"INSERT OR IGNORE {insert} ORDER BY {order}").rowcount
+            stored = conn.execute(f"INSERT OR IGNORE {insert} ORDER BY rowid").rowcount
     finally:
         conn.execute("PRAGMA threads = 0")
         conn.execute(f"PRAGMA cache_size = {int(cache)}")
@@ -331,17 +197,16 @@ _SAME_KEY_REPEATS = (
 )
 
 
-def _build_id_index(conn: sqlite3.Connection, *, content_repeats: bool = True) -> int:
+def _build_id_index(conn: sqlite3.Connection) -> int:
     """Build the unique id index of a freshly filled events table, deleting first every row whose id an earlier
     row (in seq order) has; return how many were deleted.
 
-    When the import has content ids (and ``content_repeats``: ``Staging`` did not drop their repeats while
-    sorting), their repeats (same user and time) are deleted where they lie (``_SAME_KEY_REPEATS``). Repeats
-    left after that (a log's own ids at other users or times) make the index build fail; they are then found
-    by grouping the ids, a sort of the whole table paid only by such logs.
+    When the import has content ids, their repeats (same user and time) are deleted where they lie
+    (``_SAME_KEY_REPEATS``). Repeats left after that (a log's own ids at other users or times) make the
+    index build fail; they are then found by grouping the ids, a sort of the whole table paid only by such logs.
     """
     deleted = 0
-    if content_repeats and conn.execute("SELECT 1 FROM staging.events WHERE id LIKE 'h-%' LIMIT 1").fetchone():
+    if conn.execute("SELECT 1 FROM staging.events WHERE id LIKE 'h-%' LIMIT 1").fetchone():
         deleted += conn.execute(_SAME_KEY_REPEATS).rowcount
     try:
         conn.execute(_ID_INDEX)
