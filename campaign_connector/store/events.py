@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import shutil
 import sqlite3
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
@@ -90,11 +92,21 @@ def finish_import(store: Store, import_id: int, *, stored: int, duplicates: int,
     )
 
 
+#: Batches waiting for the staging thread (each a CSV block's rows, ~50,000): enough to ride out a slow
+#: batch on either side, few enough to keep the import's memory flat.
+_STAGING_QUEUE = 4
+
+
 class Staging:
     """A scratch SQLite file that an import's normalised batches are bulk-written to with ADBC
     (``adbc_driver_sqlite``'s ``adbc_ingest``: Arrow columns bound in C, several times cheaper than
     ``executemany`` of Python tuples; benchmarks/README.md), while the files are read and before the store is
     touched.
+
+    The writing happens on a thread of its own, which owns the ADBC connection: ``adbc_ingest`` releases the
+    GIL, so the next batch is read and normalised on the other core meanwhile. ``append`` queues a batch
+    (waiting while ``_STAGING_QUEUE`` are queued); ``truncate`` and ``finish`` wait for the queue to drain.
+    A failure on the thread is raised by the next call of the importer's.
 
     ``copy_staged`` then moves the rows into the events table inside the store's transaction, sorted by user
     and time; the scratch file is private to the import and deleted by ``close`` (a killed import leaves it
@@ -102,41 +114,99 @@ class Staging:
     """
 
     def __init__(self) -> None:
-        import adbc_driver_sqlite.dbapi  # here: it loads the driver's shared library, which most commands never use
-
         self.folder = Path(tempfile.mkdtemp(prefix="campaign-connector-import-"))
         self.path = self.folder / "staging.db"
         self.rows = 0
-        self._conn: Any = adbc_driver_sqlite.dbapi.connect(str(self.path), autocommit=True)
-        self._cursor = self._conn.cursor()
-        for statement in ("PRAGMA journal_mode = OFF", "PRAGMA synchronous = OFF", "BEGIN",
-                          f"CREATE TABLE events ({', '.join(EVENT_COLUMNS)})"):
-            self._cursor.execute(statement)
+        self._tasks: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=_STAGING_QUEUE)
+        self._failure: BaseException | None = None
+        self._thread: threading.Thread | None = threading.Thread(target=self._work, name="staging", daemon=True)
+        self._thread.start()
+        try:
+            self._put("open")
+            self._sync()
+        except BaseException:
+            self.close()
+            raise
+
+    def _work(self) -> None:
+        """The staging thread: run the queued tasks (``open`` first) until ``stop``; after a failure, skip all
+        but ``stop``."""
+        import adbc_driver_sqlite.dbapi  # here: it loads the driver's shared library, which most commands never use
+
+        conn: Any = None
+        cursor: Any = None
+        task = ""
+        while task != "stop":
+            task, argument = self._tasks.get()
+            try:
+                if task == "stop":
+                    if cursor is not None:
+                        cursor.close()
+                    if conn is not None:
+                        conn.close()
+                elif self._failure is not None:
+                    pass
+                elif task == "open":
+                    conn = adbc_driver_sqlite.dbapi.connect(str(self.path), autocommit=True)
+                    cursor = conn.cursor()
+                    for statement in ("PRAGMA journal_mode = OFF", "PRAGMA synchronous = OFF", "BEGIN",
+                                      f"CREATE TABLE events ({', '.join(EVENT_COLUMNS)})"):
+                        cursor.execute(statement)
+                elif task == "ingest":
+                    cursor.adbc_ingest("events", argument, mode="append")
+                else:
+                    cursor.execute(argument)
+            except BaseException as error:  # raised again on the importer's thread
+                self._failure = self._failure or error
+            finally:
+                self._tasks.task_done()
+
+    def _put(self, task: str, argument: Any = None) -> None:
+        self._raise_failure()
+        if self._thread is None:
+            raise RuntimeError("the staging file is finished")
+        self._tasks.put((task, argument))
+
+    def _sync(self) -> None:
+        """Wait until every queued task has run; raise what failed."""
+        self._tasks.join()
+        self._raise_failure()
+
+    def _raise_failure(self) -> None:
+        if self._failure is not None:
+            raise self._failure
 
     def append(self, batch: Any) -> None:
-        """Add a ``pyarrow.RecordBatch`` with the ``EVENT_COLUMNS`` columns (rowid = order of arrival)."""
+        """Queue a ``pyarrow.RecordBatch`` with the ``EVENT_COLUMNS`` columns (rowid = order of arrival)."""
         if batch.num_rows:
-            self._cursor.adbc_ingest("events", batch, mode="append")
+            self._put("ingest", batch)
             self.rows += batch.num_rows
 
     def truncate(self, rows: int) -> None:
         """Forget every row after the first ``rows`` (a file that is read again another way)."""
         if rows < self.rows:
-            self._cursor.execute(f"DELETE FROM events WHERE rowid > {int(rows)}")
+            self._put("sql", f"DELETE FROM events WHERE rowid > {int(rows)}")
+            self._sync()
             self.rows = rows
 
     def finish(self) -> None:
-        """Commit and close the scratch file's connection (it is then read through ``attached``)."""
-        if self._conn is not None:
-            self._cursor.execute("COMMIT")
-            self._cursor.close()
-            self._conn.close()
-            self._conn = None
+        """Write what is queued, commit, and close the scratch file's connection and thread (the file is then
+        read through ``attached``)."""
+        if self._thread is None:
+            return
+        self._put("sql", "COMMIT")
+        self._tasks.put(("stop", None))
+        self._thread.join()
+        self._thread = None
+        self._raise_failure()
 
     def close(self) -> None:
-        """Delete the scratch file."""
-        with suppress(Exception):
-            self.finish()
+        """Stop the thread (if ``finish`` was not called) and delete the scratch file."""
+        if self._thread is not None:
+            self._failure = self._failure or RuntimeError("closed")
+            self._tasks.put(("stop", None))
+            self._thread.join()
+            self._thread = None
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
