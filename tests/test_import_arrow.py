@@ -355,3 +355,34 @@ def test_every_message_names_the_source_as_given_while_the_local_copy_is_read(tm
     assert summary.files == ("s3://bucket/log.csv",)
     rejected = json.loads((tmp_path / "r.jsonl").read_text())
     assert (rejected["file"], rejected["line"], rejected["raw"]) == ("s3://bucket/log.csv", 3, "u2,never,purchase")
+
+
+# -- the staging thread --------------------------------------------------------------------------------------
+
+
+def test_a_failure_on_the_staging_thread_is_raised_by_the_importer_and_leaves_no_scratch_file() -> None:
+    from campaign_connector.store.events import Staging
+
+    staging = Staging()
+    try:
+        staging.append(pa.record_batch({"nonsense": [1]}))
+        staging.append(pa.record_batch({"nonsense": [2]}))
+        with pytest.raises(Exception, match="no column named nonsense"):
+            staging.finish()
+    finally:
+        staging.close()
+    assert not staging.folder.exists()
+
+
+def test_rows_staged_by_the_thread_keep_file_order_across_many_batches_and_a_reread(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(readers, "CSV_BLOCK_BYTES", 256)  # a batch every few rows
+    rows = [f"u{n % 3},{1767600000 + n % 7},open_email,c{n}" for n in range(300)]
+    rows[250] = "u1,yesterday,open_email,c250"  # read again line by line from here, after ~70 batches
+    log = tmp_path / "log.csv"
+    log.write_text("user_id,time,event,campaign\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    with Store.open(tmp_path / "t.db") as store:
+        summary = import_event_files(store, [log], skip_invalid=True, rejects=tmp_path / "rejects.jsonl")
+        stored = [campaign for (campaign,) in store.conn.execute("SELECT campaign FROM events ORDER BY seq")]
+    assert (summary.stored, summary.rejected) == (299, 1)
+    assert stored == [f"c{n}" for n in range(300) if n != 250]
