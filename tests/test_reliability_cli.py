@@ -230,3 +230,15 @@ def test_an_output_that_would_overwrite_an_input_or_the_database_is_refused(
     line = one_error_line(fill(args, folder), monkeypatch, capsys)
     assert line.startswith("Error: ") and ("is the database" in line or "is an input file or the database" in line)
     assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("line", [100, 1234])
+def test_a_bad_rows_position_is_printed_as_written_never_as_an_emoji(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], line: int) -> None:
+    # Rich turned "log.csv:100:" into "log.csv💯" (its :100: emoji code) and ":1234:" into 🔢
+    rows = ["u1,2026-01-05T09:00:00Z,open_email"] * (line - 2) + ["u1,yesterday,open_email"]
+    log = tmp_path / "log.csv"
+    log.write_text("user_id,time,event\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    ran = cli(["import", str(log), "--db", str(tmp_path / "t.db")], monkeypatch, capsys)
+    assert ran.returncode == 1
+    assert f"log.csv:{line}: time: " in ran.stderr

@@ -9,7 +9,7 @@ from typing import TextIO
 from rich.console import Console
 
 #: Progress, summaries and errors go to stderr; results go to stdout.
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, emoji=False)
 
 #: Columns of a table printed to a pipe or file, so that ids and counts stay whole in logs and CI.
 PIPED_WIDTH = 160
@@ -36,9 +36,9 @@ def table_console(out: TextIO | None = None) -> Console:
     width, else ``PIPED_WIDTH`` columns when piped, so that counts, names and ids stay whole in logs and CI (at
     Rich's default 80 columns report's sent counts were cut to "…", explain folded synthetic event ids over
     three lines, and diff cut campaign names and folded "pending" into "pendin/g")."""
-    console = Console(file=out, highlight=False)
+    console = Console(file=out, highlight=False, emoji=False)
     return console if console.is_terminal or os.environ.get("COLUMNS") else \
-        Console(file=out, highlight=False, width=PIPED_WIDTH)
+        Console(file=out, highlight=False, emoji=False, width=PIPED_WIDTH)
 
 
 def wide_console(*, stderr: bool = False) -> Console:
@@ -46,5 +46,5 @@ def wide_console(*, stderr: bool = False) -> Console:
     ``PIPED_WIDTH`` columns whatever $COLUMNS says — whole cells, never an ellipsis."""
     if stderr and err.is_terminal:
         return err
-    console = Console(stderr=stderr, highlight=False)
-    return console if console.is_terminal else Console(stderr=stderr, highlight=False, width=PIPED_WIDTH)
+    console = Console(stderr=stderr, highlight=False, emoji=False)
+    return console if console.is_terminal else Console(stderr=stderr, highlight=False, emoji=False, width=PIPED_WIDTH)

@@ -86,7 +86,7 @@ def _sends_table(decisions: Iterable[StoredDecision], run_name: str, out: TextIO
     when there are none; the caller limits the rows."""
     table = report.sends_table(decisions, run_name)
     if table.rows:
-        Console(file=out, highlight=False).print(table)
+        Console(file=out, highlight=False, emoji=False).print(table)
     return len(table.rows)
 
 
