@@ -8,12 +8,13 @@ import time
 
 from campaign_connector.importer import run
 from campaign_connector.store import Store
+from campaign_connector.store.events import Copied
 
 SECONDS = float(sys.argv[1])
 copy_staged = run.copy_staged
 
 
-def paused(store: Store, import_id: int) -> int:
+def paused(store: Store, import_id: int) -> Copied:
     stored = copy_staged(store, import_id)
     sys.stderr.write("test hook: paused\n")
     sys.stderr.flush()

@@ -386,3 +386,37 @@ def test_rows_staged_by_the_thread_keep_file_order_across_many_batches_and_a_rer
         stored = [campaign for (campaign,) in store.conn.execute("SELECT campaign FROM events ORDER BY seq")]
     assert (summary.stored, summary.rejected) == (299, 1)
     assert stored == [f"c{n}" for n in range(300) if n != 250]
+
+
+# -- counts of an import with repeated ids -------------------------------------------------------------------
+
+REPEATED_BOTS = """user_id,time,event,campaign,link_alias,bot,id
+u1,1767600000,click_email,news,cta,true,
+u1,1767600000,click_email,news,cta,true,
+u2,1767600000,click_email,news,cta,,
+u2,1767600000,click_email,news,cta,,
+u3,1767600000,open_email,news,,,
+u4,1767600000,purchase,,,,p1
+u5,1767600300,purchase,,,,p1
+"""
+
+
+@pytest.mark.parametrize("returning", [True, False], ids=["delete-returning", "recounted"])
+@pytest.mark.parametrize("prior", [False, True], ids=["into-empty-log", "into-existing-log"])
+def test_an_imports_counts_leave_out_the_rows_with_repeated_ids(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prior: bool, returning: bool) -> None:
+    from campaign_connector.store import events as store_events
+
+    monkeypatch.setattr(store_events, "_RETURNING", returning)
+    log = tmp_path / "log.csv"
+    log.write_text(REPEATED_BOTS, encoding="utf-8")
+    with Store.open(tmp_path / "t.db") as store:
+        if prior:
+            old = tmp_path / "old.csv"
+            old.write_text("user_id,time,event,id\nu9,1767600000,purchase,old\n", encoding="utf-8")
+            import_event_files(store, [old])
+        summary = import_event_files(store, [log])
+        # one click of each user, u3's open and the first p1 are stored; the bot click counts once
+        assert (summary.stored, summary.duplicates, summary.bot_clicks) == (4, 3, 1)
+        assert summary.by_event == {"click_email": 2, "open_email": 1, "purchase": 1}
+        assert store.conn.execute("SELECT user_id FROM events WHERE id = 'p1'").fetchall() == [("u4",)]

@@ -199,12 +199,20 @@ class _EventRun:
         no_user = dict(sorted(self.no_user.items()))
         with attached(store, self.staging), store.atomic():
             import_id = start_import(store, kind="events", files=files, format=format)
-            stored = copy_staged(store, import_id)
+            copied = copy_staged(store, import_id)
+            stored = copied.stored
             duplicates = self.staging.rows - stored
             finish_import(store, import_id, stored=stored, duplicates=duplicates, rejected=self.collector.count,
                           no_user=no_user, skipped_files=skipped_files)
-            by_event = dict(sorted(self.counts.items())) if not duplicates else import_counts(store, import_id)
-            bots = self.bots if not duplicates or not self.bots else import_bot_clicks(store, import_id)
+            counts, bots = Counter(self.counts), self.bots
+            if duplicates and copied.dropped is not None:  # the staged counts less the rows left out
+                for event, bot in copied.dropped:
+                    counts[event] -= 1
+                    bots -= bot
+            elif duplicates:
+                counts = Counter(import_counts(store, import_id))
+                bots = import_bot_clicks(store, import_id) if bots else 0
+            by_event = {event: n for event, n in sorted(counts.items()) if n}
         bad = self.collector.bad
         written = _write_rejects(bad, rejects, self.sources) if bad else ()
         return ImportSummary("events", tuple(files), stored, duplicates, self.collector.count, by_event,

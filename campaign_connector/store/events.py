@@ -25,6 +25,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import groupby
 from operator import itemgetter
@@ -226,9 +227,20 @@ def attached(store: Store, staging: Staging) -> Iterator[None]:
             store.conn.execute("DETACH DATABASE staging")
 
 
-def copy_staged(store: Store, import_id: int) -> int:
-    """Move the attached staging rows into the events table (inside the caller's transaction); return how many
-    were stored. An id already stored, or earlier in the staging rows, is skipped.
+@dataclass(frozen=True)
+class Copied:
+    """What ``copy_staged`` did."""
+
+    stored: int
+    """Rows stored."""
+    dropped: list[tuple[str, int]] | None
+    """(event, bot) of each staged row left out as a repeated id, when known (an import into an empty log);
+    None when not (``import_counts`` then counts what was stored)."""
+
+
+def copy_staged(store: Store, import_id: int) -> Copied:
+    """Move the attached staging rows into the events table (inside the caller's transaction). An id already
+    stored, or earlier in the staging rows, is skipped.
 
     Into an empty log the rows go in ``(user_id, time, seq)`` order — appended at the end of the table's
     B-tree — with the id index dropped and built once afterwards; duplicate ids are then deleted, keeping the
@@ -249,14 +261,16 @@ def copy_staged(store: Store, import_id: int) -> int:
             conn.execute(f"PRAGMA threads = {_SORT_THREADS}")
             conn.execute("DROP INDEX IF EXISTS events_id")
             stored = conn.execute(f"INSERT {insert} ORDER BY user_id, time, rowid").rowcount
-            stored -= _build_id_index(conn)
+            deleted, dropped = _build_id_index(conn)
+            stored -= deleted
         else:
             conn.execute(f"PRAGMA cache_size = -{_APPEND_CACHE_KIB}")
             stored = conn.execute(f"INSERT OR IGNORE {insert} ORDER BY rowid").rowcount
+            dropped = None
     finally:
         conn.execute("PRAGMA threads = 0")
         conn.execute(f"PRAGMA cache_size = {int(cache)}")
-    return max(stored, 0)
+    return Copied(max(stored, 0), dropped)
 
 
 #: Rows repeating an earlier row's id at the same user and time: a content id's repeats always are (the id
@@ -267,24 +281,38 @@ _SAME_KEY_REPEATS = (
 )
 
 
-def _build_id_index(conn: sqlite3.Connection) -> int:
+#: ``DELETE ... RETURNING`` (SQLite 3.35+) says which rows a delete took; older SQLite counts them afterwards.
+_RETURNING = sqlite3.sqlite_version_info >= (3, 35, 0)
+
+
+def _delete(conn: sqlite3.Connection, delete: str, dropped: list[tuple[str, int]] | None) -> int:
+    """Run ``delete``; add the (event, bot) of each row it took to ``dropped`` (if given). Returns the count."""
+    if dropped is None:
+        return int(conn.execute(delete).rowcount)
+    rows = conn.execute(f"{delete} RETURNING event, bot").fetchall()
+    dropped.extend(rows)
+    return len(rows)
+
+
+def _build_id_index(conn: sqlite3.Connection) -> tuple[int, list[tuple[str, int]] | None]:
     """Build the unique id index of a freshly filled events table, deleting first every row whose id an earlier
-    row (in seq order) has; return how many were deleted.
+    row (in seq order) has; return how many were deleted and (with SQLite 3.35+) their (event, bot).
 
     When the import has content ids, their repeats (same user and time) are deleted where they lie
     (``_SAME_KEY_REPEATS``). Repeats left after that (a log's own ids at other users or times) make the
     index build fail; they are then found by grouping the ids, a sort of the whole table paid only by such logs.
     """
     deleted = 0
+    dropped: list[tuple[str, int]] | None = [] if _RETURNING else None
     if conn.execute("SELECT 1 FROM staging.events WHERE id LIKE 'h-%' LIMIT 1").fetchone():
-        deleted += conn.execute(_SAME_KEY_REPEATS).rowcount
+        deleted += _delete(conn, _SAME_KEY_REPEATS, dropped)
     try:
         conn.execute(_ID_INDEX)
     except sqlite3.IntegrityError:
-        deleted += conn.execute(
-            "DELETE FROM events WHERE seq NOT IN (SELECT min(seq) FROM events GROUP BY id)").rowcount
+        deleted += _delete(conn, "DELETE FROM events WHERE seq NOT IN (SELECT min(seq) FROM events GROUP BY id)",
+                           dropped)
         conn.execute(_ID_INDEX)
-    return deleted
+    return deleted, dropped
 
 
 def import_counts(store: Store, import_id: int) -> dict[str, int]:
