@@ -13,6 +13,7 @@ seconds, a fifth of them with milliseconds):
   process on the same log (``--breakdown``);
 - peak RSS of every step (from ``wait4``'s rusage of the child process);
 - database size per million events;
+- the same log imported as Parquet and as JSON lines (``--formats``), against the same ``sqlite3`` baseline;
 - growth: import and replay time from the smallest to the largest size, and replay time as the number of
   follow-up campaigns grows (``--campaign-scale``).
 
@@ -184,7 +185,54 @@ def scaled_config(follow_ups: int, folder: Path) -> Path:
     return path
 
 
-def bench_size(events: int, shape: str, folder: Path, workers: list[int], breakdown: bool) -> dict[str, Any]:
+def as_format(csv_path: Path, fmt: str) -> Path:
+    """The CSV log written again as Parquet (every column text, as the CSV holds it) or JSON lines (one object
+    per row, empty cells left out, properties as an object)."""
+    import csv
+
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
+    target = csv_path.with_suffix(".parquet" if fmt == "parquet" else ".jsonl")
+    if target.exists():
+        return target
+    if fmt == "parquet":
+        with csv_path.open() as handle:
+            header = handle.readline().strip().split(",")
+        table = pa_csv.read_csv(csv_path, convert_options=pa_csv.ConvertOptions(
+            column_types=dict.fromkeys(header, pa.string()), strings_can_be_null=True))
+        pq.write_table(table, target)
+        return target
+    with csv_path.open(newline="") as infile, target.open("w") as out:
+        for row in csv.DictReader(infile):
+            record: dict[str, Any] = {key: value for key, value in row.items() if value != ""}
+            if "properties" in record:
+                record["properties"] = json.loads(record["properties"])
+            out.write(json.dumps(record) + "\n")
+    return target
+
+
+def bench_formats(csv_path: Path, rows: int, formats: list[str], folder: Path, baseline: float | None,
+                  stored: int) -> dict[str, Any]:
+    """Import the same log as Parquet and as JSON lines: time, CPU, peak RSS, ratio to the CSV's ``sqlite3``
+    baseline, and whether as many events were stored as from the CSV."""
+    out = {}
+    for fmt in formats:
+        path = as_format(csv_path, fmt)
+        db = folder / f"bench-{fmt}.db"
+        remove_db(db)
+        imp = run_measured([*CLI, "import", "--db", str(db), str(path)])
+        with sqlite3.connect(db) as conn:
+            count = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        remove_db(db)
+        out[fmt] = {**imp, "events_per_s": rows / imp["seconds"], "same_count_as_csv": count == stored,
+                    "ratio_to_sqlite3": imp["seconds"] / baseline if baseline else None}
+    return out
+
+
+def bench_size(events: int, shape: str, folder: Path, workers: list[int], breakdown: bool,
+               formats: tuple[str, ...] = ()) -> dict[str, Any]:
     csv_path, rows = log_of_shape(events, shape, folder)
     db = folder / f"bench-{events}-{shape}.db"
     remove_db(db)
@@ -197,6 +245,10 @@ def bench_size(events: int, shape: str, folder: Path, workers: list[int], breakd
         result["import"]["ratio_to_sqlite3"] = imp["seconds"] / plain["seconds"]
         result["import"]["cpu_ratio_to_sqlite3"] = imp["cpu_seconds"] / plain["cpu_seconds"]
     result["db_mb_per_million"] = db.stat().st_size / 1e6 / (rows / 1e6)
+    if formats:
+        with sqlite3.connect(db) as conn:
+            stored = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        result["formats"] = bench_formats(csv_path, rows, list(formats), folder, plain.get("seconds"), stored)
     digests = {}
     for name, n in [*((f"w{n}", n) for n in workers), ("again", 1)]:
         rep = run_measured([*CLI, "replay", str(EXAMPLE), "--db", str(db), "--name", name, "--workers", str(n)])
@@ -305,18 +357,21 @@ def main() -> None:
                         help="follow-up counts for the campaign-growth run (on the smallest size)")
     parser.add_argument("--no-breakdown", action="store_true", help="skip the in-process per-step costs")
     parser.add_argument("--keep", action="store_true", help="keep generated logs in benchmarks/out")
+    parser.add_argument("--formats", nargs="*", default=["parquet", "jsonl"], choices=["parquet", "jsonl"],
+                        help="also import the log as these formats (import only; none: --formats)")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"machine": machine(), "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    results["sizes"] = [bench_size(n, shape, OUT, args.workers, not args.no_breakdown)
+    results["sizes"] = [bench_size(n, shape, OUT, args.workers, not args.no_breakdown, tuple(args.formats))
                         for n in args.sizes for shape in args.shapes]
     if args.campaign_scale:
         results["campaign_growth"] = bench_campaigns(min(args.sizes), args.campaign_scale, OUT)
     (OUT / "results.json").write_text(json.dumps(results, indent=2))
     print_table(results)
     if not args.keep:
-        for path in OUT.glob("events-*.csv"):
-            path.unlink()
+        for pattern in ("events-*.csv", "events-*.parquet", "events-*.jsonl"):
+            for path in OUT.glob(pattern):
+                path.unlink()
 
 
 def print_table(results: dict[str, Any]) -> None:
@@ -353,6 +408,18 @@ def print_table(results: dict[str, Any]) -> None:
         for r in costs:
             print(f"| {r['events']:,} | {r['shape']} | "
                   + " | ".join(f"{r['breakdown'][step]:.2f}" for step in steps) + " |")
+    others = [r for r in results["sizes"] if r.get("formats")]
+    if others:
+        print()
+        print("The same logs imported as Parquet and as JSON lines (ratio to the CSV's `sqlite3` baseline):")
+        print()
+        print("| events | shape | format | import s (CPU s) | ratio | peak RSS MB | as many events as the CSV |")
+        print("|---:|:-:|:-:|---:|---:|---:|:-:|")
+        for r in others:
+            for fmt, f in r["formats"].items():
+                ratio = f"{f['ratio_to_sqlite3']:.2f}x" if f.get("ratio_to_sqlite3") else "-"
+                print(f"| {r['events']:,} | {r['shape']} | {fmt} | {f['seconds']:.1f} ({f['cpu_seconds']:.1f}) "
+                      f"| {ratio} | {f['peak_rss_mb']:.0f} | {f['same_count_as_csv']} |")
     growth = results.get("campaign_growth", [])
     if growth:
         print()
