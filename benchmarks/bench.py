@@ -61,20 +61,33 @@ def run(cmd: list[str], *, stdin: str | None = None) -> dict[str, Any]:
     return {"seconds": seconds, "stdout": stdout, "stderr": stderr}
 
 
+#: Runs a command and writes its wait4 figures to a file. Commands are started from this small process, not
+#: from the benchmark's: Linux carries a process's peak RSS across exec, so a command forked straight from a
+#: benchmark process that has read a log into memory would report that process's size as its own.
+_MEASURE = """
+import json, os, subprocess, sys
+proc = subprocess.Popen(sys.argv[2:], stdout=subprocess.DEVNULL)
+_, status, usage = os.wait4(proc.pid, 0)
+with open(sys.argv[1], "w") as out:
+    json.dump({"code": os.waitstatus_to_exitcode(status), "maxrss": usage.ru_maxrss,
+               "cpu": usage.ru_utime + usage.ru_stime}, out)
+"""
+
+
 def run_measured(cmd: list[str]) -> dict[str, Any]:
     """Run a command and read its own peak RSS from wait4 (Linux reports ru_maxrss in KiB; for a command that
-    started worker processes, the largest of them if larger). Notes the load average when it starts."""
+    started worker processes, the largest of them if larger), through ``_MEASURE``. Notes the load average
+    when it starts."""
     load = os.getloadavg()[0]
+    figures = OUT / "measure.json"
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert proc.stderr is not None
-    stderr = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    proc = subprocess.run([sys.executable, "-c", _MEASURE, str(figures), *cmd], stderr=subprocess.PIPE)
     seconds = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise SystemExit(f"command failed ({proc.returncode}): {' '.join(cmd)}\n{stderr.decode()[-2000:]}")
-    return {"seconds": seconds, "peak_rss_mb": usage.ru_maxrss / 1024, "cpu_seconds": usage.ru_utime + usage.ru_stime,
+    measured = json.loads(figures.read_text())
+    figures.unlink()
+    if proc.returncode != 0 or measured["code"] != 0:
+        raise SystemExit(f"command failed ({measured['code']}): {' '.join(cmd)}\n{proc.stderr.decode()[-2000:]}")
+    return {"seconds": seconds, "peak_rss_mb": measured["maxrss"] / 1024, "cpu_seconds": measured["cpu"],
             "load_average_at_start": load}
 
 
