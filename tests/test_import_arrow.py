@@ -420,3 +420,21 @@ def test_an_imports_counts_leave_out_the_rows_with_repeated_ids(
         assert (summary.stored, summary.duplicates, summary.bot_clicks) == (4, 3, 1)
         assert summary.by_event == {"click_email": 2, "open_email": 1, "purchase": 1}
         assert store.conn.execute("SELECT user_id FROM events WHERE id = 'p1'").fetchall() == [("u4",)]
+
+
+def test_a_staging_thread_that_cannot_start_its_driver_fails_the_import_instead_of_waiting(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import builtins
+
+    from campaign_connector.store.events import Staging
+
+    real_import = builtins.__import__
+
+    def no_driver(name: str, *args: Any, **kwargs: Any) -> Any:
+        if name.startswith("adbc_driver_sqlite"):
+            raise ImportError("No module named 'adbc_driver_sqlite'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_driver)
+    with pytest.raises(ImportError, match="adbc_driver_sqlite"):
+        Staging()

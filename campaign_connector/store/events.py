@@ -132,8 +132,10 @@ class Staging:
     def _work(self) -> None:
         """The staging thread: run the queued tasks (``open`` first) until ``stop``; after a failure, skip all
         but ``stop``."""
-        import adbc_driver_sqlite.dbapi  # here: it loads the driver's shared library, which most commands never use
-
+        try:  # here: it loads the driver's shared library, which most commands never use
+            import adbc_driver_sqlite.dbapi
+        except BaseException as error:  # every task but stop is then skipped, and open raises this
+            self._failure = error
         conn: Any = None
         cursor: Any = None
         task = ""
