@@ -19,8 +19,9 @@ How a run is written, and what a failure leaves:
 What a run reads: the horizon, the log fingerprint and every event come from one read snapshot
 (``store.snapshot()``; the database is in WAL mode), taken after ``create_run`` (which waits for a running
 import to commit). An import that commits during the replay is not in it, and the stored fingerprint says
-which log the run saw. Each worker process takes its own snapshot and first checks it sees the same
-fingerprint; if an import slipped in between, the replay stores nothing and says so.
+which log the run saw. Each worker process takes its own snapshot and first checks it sees the same log
+(``log_version``: the latest import, read from the ledger without scanning the events); if an import slipped
+in between, the replay stores nothing and says so.
 
 Order: users in ``user_id`` order, each user's decisions in the engine's order; a decision's ``seq`` is its
 place in that order across the whole run, and a conversion points at its decision's ``seq``.
@@ -63,8 +64,8 @@ from campaign_connector.store.events import (
     count_events,
     count_global_control_overrides,
     iter_timelines,
-    last_event_time,
-    log_fingerprint,
+    log_state,
+    log_version,
     user_ranges,
 )
 from campaign_connector.store.results import status_counts
@@ -154,11 +155,12 @@ def run_replay(
             with store.snapshot():
                 # One view of the log for the horizon, the fingerprint and every event read: an import that
                 # commits meanwhile is wholly in this run or wholly out of it (workers check they see the same).
-                horizon = until if until is not None else last_event_time(store)
-                fingerprint = log_fingerprint(store)
+                fingerprint, last = log_state(store)
+                version = log_version(store)
+                horizon = until if until is not None else last
                 total = count_events(store, horizon) if progress is not None and horizon is not None else 0
                 scratches, parts = ([], []) if horizon is None else _replay_users(
-                    store, config, run.id, horizon, fingerprint, db_path, used, progress, total,
+                    store, config, run.id, horizon, version, db_path, used, progress, total,
                     Path(folder))
             seq_base = 0
             for scratch, part in zip(scratches, parts, strict=True):
@@ -239,7 +241,7 @@ def replay_part(
 
 
 def _replay_users(
-    store: Store, config: Config, run_id: int, until: int, fingerprint: str, db_path: Path, workers: int,
+    store: Store, config: Config, run_id: int, until: int, version: int, db_path: Path, workers: int,
     progress: Progress | None, total: int, folder: Path,
 ) -> tuple[list[Path], list[PartTotals]]:
     """Replay every user into scratch files in ``folder``, in user order; returns the files and their totals."""
@@ -247,7 +249,7 @@ def _replay_users(
         scratch = folder / "part-0.db"
         tick = None if progress is None else (lambda users, events: progress(users, events, total))
         return [scratch], [_replay_into(store, scratch, Engine(config), run_id, until, None, None, tick)]
-    return _replay_in_workers(store, config, run_id, until, fingerprint, db_path, workers, progress, total, folder)
+    return _replay_in_workers(store, config, run_id, until, version, db_path, workers, progress, total, folder)
 
 
 def _replay_into(
@@ -267,7 +269,8 @@ class _Job(NamedTuple):
     scratch: str
     run_id: int
     until: int
-    fingerprint: str
+    version: int
+    """The parent's ``log_version``."""
     lo: str | None
     hi: str | None
 
@@ -293,7 +296,7 @@ def _run_job(job: _Job) -> PartTotals:
             seen[index] = now
 
     with Store.open(job.db_path, create=False) as read, read.snapshot():
-        if log_fingerprint(read) != job.fingerprint:
+        if log_version(read) != job.version:
             raise CampaignConnectorError(
                 f"{job.db_path}: the event log changed while the replay was starting (an import committed); "
                 "nothing was stored (run the replay again)")
@@ -301,7 +304,7 @@ def _run_job(job: _Job) -> PartTotals:
 
 
 def _replay_in_workers(
-    store: Store, config: Config, run_id: int, until: int, fingerprint: str, db_path: Path, workers: int,
+    store: Store, config: Config, run_id: int, until: int, version: int, db_path: Path, workers: int,
     progress: Progress | None, total: int, folder: Path,
 ) -> tuple[list[Path], list[PartTotals]]:
     ranges = user_ranges(store, workers)
@@ -313,7 +316,7 @@ def _replay_in_workers(
         if progress is not None:
             progress(users_done.value, events_done.value, total)
 
-    jobs = [_Job(str(db_path), str(folder / f"part-{k}.db"), run_id, until, fingerprint, lo, hi)
+    jobs = [_Job(str(db_path), str(folder / f"part-{k}.db"), run_id, until, version, lo, hi)
             for k, (lo, hi) in enumerate(ranges)]
     with ProcessPoolExecutor(len(jobs), mp_context=context, initializer=_init_worker,
                              initargs=(config, users_done, events_done)) as pool:

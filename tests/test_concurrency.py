@@ -19,7 +19,7 @@ from campaign_connector.config import load_config_text
 from campaign_connector.importer import import_event_files
 from campaign_connector.replay import run_replay
 from campaign_connector.store import Store
-from campaign_connector.store.events import log_fingerprint
+from campaign_connector.store.events import log_fingerprint, log_version
 from campaign_connector.store.runs import find_run, list_runs
 
 #: Slow: commands in processes of their own, waiting on each other.
@@ -116,7 +116,7 @@ def test_two_replays_at_once_get_their_own_names_and_the_same_decisions(tmp_path
 
 def test_a_worker_that_sees_another_log_than_the_replay_started_with_stores_nothing(tmp_path: Path) -> None:
     """Workers read in their own processes: each checks, inside its read snapshot, that the log is the one the
-    parent fingerprinted, so an import committing between the two can never mix into one run."""
+    parent saw (the latest import's id), so an import committing between the two can never mix into one run."""
     import multiprocessing
 
     from campaign_connector import replay as replay_module
@@ -126,8 +126,9 @@ def test_a_worker_that_sees_another_log_than_the_replay_started_with_stores_noth
     db = tmp_path / "t.db"
     with Store.open(db) as store:
         import_event_files(store, [clicks_csv(tmp_path / "a.csv", 20, "a")])
-        stale = log_fingerprint(store)
+        stale = log_version(store)
         import_event_files(store, [clicks_csv(tmp_path / "b.csv", 5, "b")])
+        assert log_version(store) != stale
     replay_module._init_worker(load_config_text(NEWS_AND_FOLLOW_UP, "c.yaml"), multiprocessing.Value("q", 0),
                                multiprocessing.Value("q", 0))
     assert isinstance(replay_module._worker["engine"], Engine)

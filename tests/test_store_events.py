@@ -10,9 +10,9 @@ from campaign_connector.store import Store
 from campaign_connector.store.events import (
     count_events,
     iter_timelines,
-    last_event_time,
     load_timeline,
     log_fingerprint,
+    log_state,
     user_ranges,
 )
 from campaign_connector.timeutil import parse_time
@@ -157,8 +157,8 @@ def test_fingerprint_of_a_log_whose_times_add_up_past_64_bits() -> None:
 
 
 def test_last_event_time_and_count_events(store: Store) -> None:
-    assert last_event_time(store) == T("2026-01-05T00:00:00Z")
+    assert log_state(store) == (log_fingerprint(store), T("2026-01-05T00:00:00Z"))
     assert count_events(store, None) == 6
     assert count_events(store, T("2026-01-01T00:00:00Z")) == 3
     with Store.open(":memory:") as empty:
-        assert last_event_time(empty) is None
+        assert log_state(empty)[1] is None

@@ -11,7 +11,7 @@ lie together on disk in replay order, after every import.
 Read side (the replay's): ``iter_timelines`` streams users in ``user_id`` order with one cursor over the
 table's key, merged with the users table, and never holds the whole log; ``user_ranges``
 splits users into contiguous ranges of similar event counts for workers; ``load_timeline``,
-``log_fingerprint``, ``last_event_time`` and ``count_events`` answer the rest.
+``log_state`` (the fingerprint and the last event's time), ``log_version`` and ``count_events`` answer the rest.
 """
 
 from __future__ import annotations
@@ -464,13 +464,25 @@ def log_fingerprint(store: Store) -> str:
     a sum of whole times overflows SQLite's 64-bit integers past ~5 million events) pin them; the users part
     is the users count and the last users import that stored something (a re-import replaces rows in place).
     """
-    count, total, max_seq = store.conn.execute(
-        f"SELECT count(*), coalesce(sum(time % {DAY_MS}), 0), coalesce(max(seq), 0) FROM events").fetchone()
+    return log_state(store)[0]
+
+
+def log_state(store: Store) -> tuple[str, int | None]:
+    """``log_fingerprint`` and ``last_event_time`` from one pass over the events (a replay needs both)."""
+    count, total, max_seq, last = store.conn.execute(
+        f"SELECT count(*), coalesce(sum(time % {DAY_MS}), 0), coalesce(max(seq), 0), max(time) FROM events"
+    ).fetchone()
     users = store.conn.execute("SELECT count(*) FROM users").fetchone()[0]
     users_import = store.conn.execute(
         "SELECT coalesce(max(id), 0) FROM imports WHERE kind = 'users' AND stored > 0"
     ).fetchone()[0]
-    return f"events={count}/{max_seq}/{total};users={users}/{users_import}"
+    return f"events={count}/{max_seq}/{total};users={users}/{users_import}", None if last is None else int(last)
+
+
+def log_version(store: Store) -> int:
+    """The latest import's id: every write to the events and users tables is an import with a ledger row, so
+    two reads that see the same version see the same log (a check that reads no events)."""
+    return int(store.conn.execute("SELECT coalesce(max(id), 0) FROM imports").fetchone()[0])
 
 
 def import_bot_clicks(store: Store, import_id: int) -> int:
@@ -489,12 +501,6 @@ def count_bot_clicks(store: Store, until: int | None) -> int:
     if until is None:
         return int(store.conn.execute("SELECT count(*) FROM events WHERE bot = 1").fetchone()[0])
     return int(store.conn.execute("SELECT count(*) FROM events WHERE bot = 1 AND time <= ?", (until,)).fetchone()[0])
-
-
-def last_event_time(store: Store) -> int | None:
-    """The latest logged event time (ms), or None for an empty log."""
-    value = store.conn.execute("SELECT max(time) FROM events").fetchone()[0]
-    return None if value is None else int(value)
 
 
 def count_events(store: Store, until: int | None) -> int:
