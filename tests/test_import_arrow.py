@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from campaign_connector.errors import InputError
 from campaign_connector.importer import (
     BadRowsError,
+    ImportSummary,
     import_event_files,
     import_event_sources,
     normalize_batch,
@@ -278,16 +279,22 @@ def test_events_lie_in_replay_order_after_every_import(tmp_path: Path) -> None:
         assert all([e.time for e in events] == sorted(e.time for e in events) for _, events, _ in timelines)
 
 
+def import_into(store: Store, folder: Path, text: str, *, prior: bool) -> ImportSummary:
+    """Import ``text`` as ``log.csv``; with ``prior``, into a log that already has an event (else an empty one)."""
+    if prior:
+        old = folder / "old.csv"
+        old.write_text("user_id,time,event,id\nu5,1767600000,purchase,old\n", encoding="utf-8")
+        import_event_files(store, [old])
+    log = folder / "log.csv"
+    log.write_text(text, encoding="utf-8")
+    return import_event_files(store, [log])
+
+
 @pytest.mark.parametrize("prior", [False, True], ids=["into-empty-log", "into-existing-log"])
 def test_an_id_repeated_within_an_import_keeps_its_first_row_in_file_order(tmp_path: Path, prior: bool) -> None:
-    log = tmp_path / "log.csv"
-    log.write_text("user_id,time,event,id\nu9,1767603600,open_email,x\nu1,1767600000,purchase,x\n", encoding="utf-8")
     with Store.open(tmp_path / "t.db") as store:
-        if prior:
-            old = tmp_path / "old.csv"
-            old.write_text("user_id,time,event,id\nu5,1767600000,purchase,old\n", encoding="utf-8")
-            import_event_files(store, [old])
-        summary = import_event_files(store, [log])
+        summary = import_into(store, tmp_path, "user_id,time,event,id\nu9,1767603600,open_email,x\n"
+                                               "u1,1767600000,purchase,x\n", prior=prior)
         assert (summary.stored, summary.duplicates, summary.by_event) == (1, 1, {"open_email": 1})
         assert store.conn.execute("SELECT user_id FROM events WHERE id = 'x'").fetchall() == [("u9",)]
 
@@ -408,14 +415,8 @@ def test_an_imports_counts_leave_out_the_rows_with_repeated_ids(
     from campaign_connector.store import events as store_events
 
     monkeypatch.setattr(store_events, "_RETURNING", returning)
-    log = tmp_path / "log.csv"
-    log.write_text(REPEATED_BOTS, encoding="utf-8")
     with Store.open(tmp_path / "t.db") as store:
-        if prior:
-            old = tmp_path / "old.csv"
-            old.write_text("user_id,time,event,id\nu9,1767600000,purchase,old\n", encoding="utf-8")
-            import_event_files(store, [old])
-        summary = import_event_files(store, [log])
+        summary = import_into(store, tmp_path, REPEATED_BOTS, prior=prior)
         # one click of each user, u3's open and the first p1 are stored; the bot click counts once
         assert (summary.stored, summary.duplicates, summary.bot_clicks) == (4, 3, 1)
         assert summary.by_event == {"click_email": 2, "open_email": 1, "purchase": 1}
