@@ -93,7 +93,7 @@ def finish_import(store: Store, import_id: int, *, stored: int, duplicates: int,
     )
 
 
-#: Batches waiting for the staging thread (each a CSV block's rows, ~50,000): enough to ride out a slow
+#: Batches waiting for the staging thread (each a CSV block's rows, ~25,000): enough to ride out a slow
 #: batch on either side, few enough to keep the import's memory flat.
 _STAGING_QUEUE = 4
 
