@@ -128,10 +128,15 @@ def test_an_import_interrupted_mid_transaction_leaves_the_log_as_before(tmp_path
     before = state(db)
     log = clicks_csv(tmp_path / "e.csv", 3_000)
     proc = subprocess.Popen([*paused_command(120), "import", "--db", str(db), str(log)], stderr=subprocess.PIPE,
-                            text=True)
+                            text=True, env={**os.environ, "PYTHONFAULTHANDLER": "1"})
     assert proc.stderr is not None and proc.stderr.readline() == "test hook: paused\n"
     proc.send_signal(sig)
-    assert proc.wait(timeout=30) == code
+    try:
+        ended = proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:  # say where it is stuck: faulthandler prints every thread's stack on SIGABRT
+        proc.send_signal(signal.SIGABRT)
+        pytest.fail(f"still running 30 s after {sig.name}:\n{proc.communicate(timeout=30)[1][-6000:]}")
+    assert ended == code
     assert "Traceback" not in proc.stderr.read()
     assert state(db) == before
 
