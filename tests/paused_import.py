@@ -18,7 +18,12 @@ def paused(store: Store, import_id: int) -> Copied:
     stored = copy_staged(store, import_id)
     sys.stderr.write("test hook: paused\n")
     sys.stderr.flush()
-    time.sleep(SECONDS)
+    # In slices: the kernel may hand a SIGINT to any of the process's threads (pyarrow's, SQLite's); Python then
+    # raises KeyboardInterrupt in the main thread when it next runs Python code, which one long sleep would put
+    # off to its end. (Found when a fresh-clone CI run waited out a 120 s pause after Ctrl-C.)
+    until = time.monotonic() + SECONDS
+    while time.monotonic() < until:
+        time.sleep(0.05)
     return stored
 
 
