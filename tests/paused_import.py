@@ -3,6 +3,8 @@ inside its transaction — its events copied into the log, not yet committed, th
 printed ``test hook: paused`` on stderr. A test can then kill it mid-import, or start a second import or a
 replay against the held lock, deterministically. The pause lives here, not in the product."""
 
+import os
+import signal
 import sys
 import time
 
@@ -14,9 +16,21 @@ SECONDS = float(sys.argv[1])
 copy_staged = run.copy_staged
 
 
+def _dispositions() -> str:
+    """Each thread's blocked, ignored and caught signal masks (a test that times out prints them)."""
+    masks = []
+    for task in sorted(os.listdir("/proc/self/task")):
+        with open(f"/proc/self/task/{task}/status") as status:
+            fields = dict(line.rstrip("\n").split(":\t", 1) for line in status if ":\t" in line)
+        masks.append(f"{fields.get('Name')}:blk={fields.get('SigBlk')},ign={fields.get('SigIgn')},"
+                     f"cgt={fields.get('SigCgt')}")
+    return f"python handler {signal.getsignal(signal.SIGINT)}; " + "; ".join(masks)
+
+
 def paused(store: Store, import_id: int) -> Copied:
     stored = copy_staged(store, import_id)
     sys.stderr.write("test hook: paused\n")
+    sys.stderr.write(f"test hook: signals {_dispositions()}\n")
     sys.stderr.flush()
     # In slices: the kernel may hand a SIGINT to any of the process's threads (pyarrow's, SQLite's); Python then
     # raises KeyboardInterrupt in the main thread when it next runs Python code, which one long sleep would put
