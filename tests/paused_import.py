@@ -3,7 +3,6 @@ inside its transaction — its events copied into the log, not yet committed, th
 printed ``test hook: paused`` on stderr. A test can then kill it mid-import, or start a second import or a
 replay against the held lock, deterministically. The pause lives here, not in the product."""
 
-import os
 import signal
 import sys
 import time
@@ -15,29 +14,16 @@ from campaign_connector.store.events import Copied
 SECONDS = float(sys.argv[1])
 copy_staged = run.copy_staged
 
-
-def _dispositions() -> str:
-    """Each thread's blocked, ignored and caught signal masks (a test that times out prints them)."""
-    masks = []
-    for task in sorted(os.listdir("/proc/self/task")):
-        with open(f"/proc/self/task/{task}/status") as status:
-            fields = dict(line.rstrip("\n").split(":\t", 1) for line in status if ":\t" in line)
-        masks.append(f"{fields.get('Name')}:blk={fields.get('SigBlk')},ign={fields.get('SigIgn')},"
-                     f"cgt={fields.get('SigCgt')}")
-    return f"python handler {signal.getsignal(signal.SIGINT)}; " + "; ".join(masks)
+# Ctrl-C as in an interactive terminal, whatever this process inherited: a test suite started in the
+# background (`cmd &` in a script, under nohup) passes SIGINT on ignored, and Python then leaves it ignored.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def paused(store: Store, import_id: int) -> Copied:
     stored = copy_staged(store, import_id)
     sys.stderr.write("test hook: paused\n")
-    sys.stderr.write(f"test hook: signals {_dispositions()}\n")
     sys.stderr.flush()
-    # In slices: the kernel may hand a SIGINT to any of the process's threads (pyarrow's, SQLite's); Python then
-    # raises KeyboardInterrupt in the main thread when it next runs Python code, which one long sleep would put
-    # off to its end. (Found when a fresh-clone CI run waited out a 120 s pause after Ctrl-C.)
-    until = time.monotonic() + SECONDS
-    while time.monotonic() < until:
-        time.sleep(0.05)
+    time.sleep(SECONDS)
     return stored
 
 
