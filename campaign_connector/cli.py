@@ -66,7 +66,10 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
+        from campaign_connector.engine import COMPILED
+
         print(f"campaign-connector {__version__}")
+        print("engine: compiled with mypyc" if COMPILED else "engine: pure Python")
         raise typer.Exit()
 
 

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from campaign_connector import __version__
 from campaign_connector.cli import app
+from campaign_connector.engine import COMPILED
 
 runner = CliRunner()
 
@@ -18,10 +19,11 @@ runner = CliRunner()
 COMMANDS = sorted(typer.main.get_group(app).commands)
 
 
-def test_version_prints_the_package_version() -> None:
+def test_version_prints_the_package_version_and_which_engine_is_installed() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
-    assert result.output.strip() == f"campaign-connector {__version__}"
+    engine = "engine: compiled with mypyc" if COMPILED else "engine: pure Python"
+    assert result.output.splitlines() == [f"campaign-connector {__version__}", engine]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
