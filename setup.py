@@ -16,6 +16,7 @@ The test suite checks both: it runs on the pure engine of the editable install, 
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from pathlib import Path
@@ -96,8 +97,12 @@ def _engine_extensions() -> list[Extension]:
     try:
         # The build environment has none of the dependencies' type stubs: an ignore that the lint extra's
         # mypy needs (and checks) is unused here, and their values are Any.
-        return list(mypycify(["--no-warn-unused-ignores", "--no-warn-return-any", *ENGINE],
-                             opt_level="3", debug_level="0"))
+        options: dict[str, str] = {"opt_level": "3", "debug_level": "0"}
+        if "group_name" in inspect.signature(mypycify).parameters:
+            # mypyc's runtime for the group, inside the package (by default a top-level module named by a
+            # hash, which an editable install's finder does not see)
+            options["group_name"] = "campaign_connector.engine._compiled"
+        return list(mypycify(["--no-warn-unused-ignores", "--no-warn-return-any", *ENGINE], **options))
     except (Exception, SystemExit) as error:  # mypyc reports a type error by exiting
         _warn(f"mypyc could not translate the engine ({error})")
         return []

@@ -44,7 +44,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out"
 EXAMPLE = ROOT / "campaigns.example.yaml"
-CLI = [sys.executable, "-m", "campaign_connector"]
+CLI = [sys.executable, "-P", "-m", "campaign_connector"]  # -P: the installed package, not the checkout
 
 
 def run(cmd: list[str], *, stdin: str | None = None) -> dict[str, Any]:
@@ -355,6 +355,13 @@ def bench_campaigns(events: int, scales: list[int], folder: Path) -> list[dict[s
     return out
 
 
+def _engine() -> str:
+    """Which engine the measured commands run: ``pip install .`` compiles it with mypyc, ``-e`` does not."""
+    probe = subprocess.run([sys.executable, "-P", "-c", "from campaign_connector.engine import COMPILED; print(COMPILED)"],
+                           capture_output=True, text=True, check=True)
+    return "compiled with mypyc" if probe.stdout.strip() == "True" else "pure Python"
+
+
 def machine() -> dict[str, Any]:
     cpu = platform.processor() or platform.machine()
     try:
@@ -365,7 +372,7 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(), "system": platform.platform(),
-            "sqlite": sqlite3.sqlite_version,
+            "sqlite": sqlite3.sqlite_version, "engine": _engine(),
             "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)}
 
 
@@ -401,7 +408,8 @@ def main() -> None:
 def print_table(results: dict[str, Any]) -> None:
     """The figures as Markdown tables (paste them into benchmarks/README.md)."""
     m = results["machine"]
-    print(f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, SQLite {m['sqlite']}; {results['when']}")
+    print(f"machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, SQLite {m['sqlite']}, "
+          f"engine {m.get('engine', 'pure Python')}; {results['when']}")
     print()
     print("| events | shape | import s (CPU s) | sqlite3 .import + indexes s (CPU s) | ratio (CPU) "
           "| replay ev/s, 1 worker | 2 workers | speed-up | second replay ev/s | identical "

@@ -46,10 +46,10 @@ import hashlib
 import multiprocessing
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -152,7 +152,7 @@ def run_replay(
     )
     try:
         with tempfile.TemporaryDirectory(prefix="campaign-connector-replay-") as folder:
-            with store.snapshot():
+            with _worker_pool(config, used) as pool, store.snapshot():
                 # One view of the log for the horizon, the fingerprint and every event read: an import that
                 # commits meanwhile is wholly in this run or wholly out of it (workers check they see the same).
                 fingerprint, last = log_state(store)
@@ -160,8 +160,7 @@ def run_replay(
                 horizon = until if until is not None else last
                 total = count_events(store, horizon) if progress is not None and horizon is not None else 0
                 scratches, parts = ([], []) if horizon is None else _replay_users(
-                    store, config, run.id, horizon, version, db_path, used, progress, total,
-                    Path(folder))
+                    store, config, run.id, horizon, version, db_path, pool, progress, total, Path(folder))
             seq_base = 0
             for scratch, part in zip(scratches, parts, strict=True):
                 merge_scratch(store, scratch, run.id, seq_base)
@@ -241,15 +240,15 @@ def replay_part(
 
 
 def _replay_users(
-    store: Store, config: Config, run_id: int, until: int, version: int, db_path: Path, workers: int,
+    store: Store, config: Config, run_id: int, until: int, version: int, db_path: Path, pool: _Pool | None,
     progress: Progress | None, total: int, folder: Path,
 ) -> tuple[list[Path], list[PartTotals]]:
     """Replay every user into scratch files in ``folder``, in user order; returns the files and their totals."""
-    if workers == 1:
+    if pool is None:
         scratch = folder / "part-0.db"
         tick = None if progress is None else (lambda users, events: progress(users, events, total))
         return [scratch], [_replay_into(store, scratch, Engine(config), run_id, until, None, None, tick)]
-    return _replay_in_workers(store, config, run_id, until, version, db_path, workers, progress, total, folder)
+    return _replay_in_workers(store, run_id, until, version, db_path, pool, progress, total, folder)
 
 
 def _replay_into(
@@ -303,37 +302,63 @@ def _run_job(job: _Job) -> PartTotals:
         return _replay_into(read, Path(job.scratch), _worker["engine"], job.run_id, job.until, job.lo, job.hi, tick)
 
 
-def _replay_in_workers(
-    store: Store, config: Config, run_id: int, until: int, version: int, db_path: Path, workers: int,
-    progress: Progress | None, total: int, folder: Path,
-) -> tuple[list[Path], list[PartTotals]]:
-    ranges = user_ranges(store, workers)
+class _Pool(NamedTuple):
+    """The worker processes of a replay, and the progress counters they add to."""
+
+    executor: ProcessPoolExecutor
+    workers: int
+    users_done: Any
+    events_done: Any
+
+
+def _ready() -> None:
+    """Pool task that does nothing: submitting it starts the worker processes."""
+
+
+@contextmanager
+def _worker_pool(config: Config, workers: int) -> Iterator[_Pool | None]:
+    """``workers`` started worker processes (None for one worker: the replay runs in this process).
+
+    They start at once, so that their interpreters start and their engines are built while this process reads
+    the log's state and splits the users; leaving the block waits for them to stop."""
+    if workers == 1:
+        yield None
+        return
     context = multiprocessing.get_context("spawn")
     users_done = context.Value("q", 0)
     events_done = context.Value("q", 0)
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                             initargs=(config, users_done, events_done)) as executor:
+        executor.submit(_ready)
+        yield _Pool(executor, workers, users_done, events_done)
+
+
+def _replay_in_workers(
+    store: Store, run_id: int, until: int, version: int, db_path: Path, pool: _Pool, progress: Progress | None,
+    total: int, folder: Path,
+) -> tuple[list[Path], list[PartTotals]]:
+    ranges = user_ranges(store, pool.workers)
 
     def report() -> None:
         if progress is not None:
-            progress(users_done.value, events_done.value, total)
+            progress(pool.users_done.value, pool.events_done.value, total)
 
     jobs = [_Job(str(db_path), str(folder / f"part-{k}.db"), run_id, until, version, lo, hi)
             for k, (lo, hi) in enumerate(ranges)]
-    with ProcessPoolExecutor(len(jobs), mp_context=context, initializer=_init_worker,
-                             initargs=(config, users_done, events_done)) as pool:
-        futures = [pool.submit(_run_job, job) for job in jobs]
-        pending: set[Future[PartTotals]] = set(futures)
-        while pending:
-            done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
-            report()
-            if any(future.exception() is not None for future in done):
-                pool.shutdown(cancel_futures=True)
-                break
-        try:
-            parts = [future.result() for future in futures]
-        except BrokenProcessPool as error:
-            raise CampaignConnectorError(
-                f"replay: a worker process ended unexpectedly ({error}); nothing was stored "
-                "(run again, or with --workers 1)") from None
+    futures = [pool.executor.submit(_run_job, job) for job in jobs]
+    pending: set[Future[PartTotals]] = set(futures)
+    while pending:
+        done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
+        report()
+        if any(future.exception() is not None for future in done):
+            pool.executor.shutdown(cancel_futures=True)
+            break
+    try:
+        parts = [future.result() for future in futures]
+    except BrokenProcessPool as error:
+        raise CampaignConnectorError(
+            f"replay: a worker process ended unexpectedly ({error}); nothing was stored "
+            "(run again, or with --workers 1)") from None
     return [Path(job.scratch) for job in jobs], parts
 
 
