@@ -357,8 +357,8 @@ def bench_campaigns(events: int, scales: list[int], folder: Path) -> list[dict[s
 
 def _engine() -> str:
     """Which engine the measured commands run: ``pip install .`` compiles it with mypyc, ``-e`` does not."""
-    probe = subprocess.run([sys.executable, "-P", "-c", "from campaign_connector.engine import COMPILED; print(COMPILED)"],
-                           capture_output=True, text=True, check=True)
+    code = "from campaign_connector.engine import COMPILED; print(COMPILED)"
+    probe = subprocess.run([sys.executable, "-P", "-c", code], capture_output=True, text=True, check=True)
     return "compiled with mypyc" if probe.stdout.strip() == "True" else "pure Python"
 
 

@@ -5,31 +5,33 @@ How a run is written, and what a failure leaves:
 
 - ``create_run`` inserts the run as ``running`` (reserving its name). The per-user pass writes decisions and
   conversions into scratch SQLite files in a temporary folder (``$TMPDIR``), in batches of about
-  ``BATCH_ROWS`` rows, so memory holds one batch, not the run. Only then are the scratch rows copied into the
-  database (one ``INSERT ... SELECT`` transaction per file), and the cross-user rules, the counts and the flip
-  to ``complete`` happen in one final transaction.
+  ``BATCH_ROWS`` rows, so memory holds one batch, not the run. The scratch rows are copied into the database
+  (one ``INSERT ... SELECT`` transaction per file) once a file is complete: with one worker after the pass,
+  with several as each user range is done (while the workers replay the later ranges). The cross-user rules,
+  the counts and the flip to ``complete`` happen in one final transaction.
 - Nothing reads a running run (``find_run`` and ``list_runs`` see complete runs only), so until that last
   commit the previous latest run stays the latest. An error or Ctrl-C deletes the run and its rows before
   returning; a replay killed outright leaves at most a running run and its copied rows, which the next
   ``create_run`` deletes once it sees their writer is gone.
-- Writing to the database only after the whole log has been read means a replay never waits for a write lock
-  while it holds its read lock, so two replays on one database cannot deadlock: a replay's copy waits for
-  the other's read to end (up to the store's busy timeout, then "database is busy" and nothing is stored).
+- The process that writes to the database never holds a read transaction while it does (the parent's
+  snapshot ends before its first copy; the workers only read), so a replay never waits for a write lock while
+  it holds its read lock, and two replays on one database cannot deadlock: a copy waits at most for the other
+  replay's copy (up to the store's busy timeout, then "database is busy" and nothing is stored).
 
 What a run reads: the horizon, the log fingerprint and every event come from one read snapshot
 (``store.snapshot()``; the database is in WAL mode), taken after ``create_run`` (which waits for a running
 import to commit). An import that commits during the replay is not in it, and the stored fingerprint says
-which log the run saw. Each worker process takes its own snapshot and first checks it sees the same log
-(``log_version``: the latest import, read from the ledger without scanning the events); if an import slipped
-in between, the replay stores nothing and says so.
+which log the run saw. Each worker process takes its own snapshot with its first range, keeps it for all its
+ranges, and first checks it sees the same log (``log_version``: the latest import, read from the ledger
+without scanning the events); if an import slipped in between, the replay stores nothing and says so.
 
 Order: users in ``user_id`` order, each user's decisions in the engine's order; a decision's ``seq`` is its
 place in that order across the whole run, and a conversion points at its decision's ``seq``.
 
-``--workers N`` splits the users into N contiguous ``user_id`` ranges of similar event counts
-(``user_ranges``). Each range runs in its own process (a 'spawn' ``ProcessPoolExecutor`` with top-level
-functions: safe on every platform, and a worker that dies is an error, not a hang): it opens the database
-itself, replays its users and writes their rows into its own scratch file (never through a pipe). The
+``--workers N`` starts N processes (a 'spawn' ``ProcessPoolExecutor`` with top-level functions: safe on every
+platform, and a worker that dies is an error, not a hang) and splits the users into ``RANGES_PER_WORKER`` × N
+contiguous ``user_id`` ranges of similar event counts (``user_ranges``). A process replays one range at a
+time, from the database it opened itself, into the range's own scratch file (never through a pipe). The
 parent copies the scratch files into the run in range order, shifting each range's ``seq`` by the decisions
 of the ranges before it, so the stored rows are identical to a one-worker replay. An in-memory database
 cannot be opened by other processes: it always runs with one worker (``options`` records ``workers`` used
@@ -47,9 +49,9 @@ import multiprocessing
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -91,6 +93,10 @@ from campaign_connector.vocabulary import STATUSES
 
 #: Decision and conversion rows buffered before they are written to a scratch file.
 BATCH_ROWS = 20_000
+
+#: User ranges per worker process: the parent merges a range's rows while the workers replay later ones, so
+#: only the last ranges' merges are left when the workers finish.
+RANGES_PER_WORKER = 4
 
 #: Users between two progress reports.
 PROGRESS_EVERY = 250
@@ -152,19 +158,28 @@ def run_replay(
     )
     try:
         with tempfile.TemporaryDirectory(prefix="campaign-connector-replay-") as folder:
-            with _worker_pool(config, used) as pool, store.snapshot():
-                # One view of the log for the horizon, the fingerprint and every event read: an import that
-                # commits meanwhile is wholly in this run or wholly out of it (workers check they see the same).
-                fingerprint, last = log_state(store)
-                version = log_version(store)
-                horizon = until if until is not None else last
-                total = count_events(store, horizon) if progress is not None and horizon is not None else 0
-                scratches, parts = ([], []) if horizon is None else _replay_users(
-                    store, config, run.id, horizon, version, db_path, pool, progress, total, Path(folder))
-            seq_base = 0
-            for scratch, part in zip(scratches, parts, strict=True):
-                merge_scratch(store, scratch, run.id, seq_base)
-                seq_base += part.decisions
+            merge = _Merge(store, run.id)
+            with _worker_pool(config, used) as pool:
+                with store.snapshot():
+                    # One view of the log for the horizon, the fingerprint and every event read: an import that
+                    # commits meanwhile is wholly in this run or wholly out of it (workers check they see the same).
+                    fingerprint, last = log_state(store)
+                    version = log_version(store)
+                    horizon = until if until is not None else last
+                    total = count_events(store, horizon) if progress is not None and horizon is not None else 0
+                    if horizon is not None and pool is None:
+                        scratch = Path(folder) / "part-0.db"
+                        tick = None if progress is None else (lambda users, events: progress(users, events, total))
+                        parts = [_replay_into(store, scratch, Engine(config), run.id, horizon, None, None, tick)]
+                    elif horizon is not None and pool is not None:
+                        ranges = user_ranges(store, pool.workers * RANGES_PER_WORKER)
+                if horizon is None:
+                    parts = []
+                elif pool is None:
+                    merge(scratch, parts[0])
+                else:
+                    parts = _replay_in_workers(run.id, horizon, version, db_path, pool, ranges, progress, total,
+                                               Path(folder), merge)
         options: dict[str, Any] = {
             "until": format_time(horizon),
             "until_given": until is not None,
@@ -239,16 +254,18 @@ def replay_part(
 # The per-user pass: in this process, or one process per user range; each writes a scratch file
 
 
-def _replay_users(
-    store: Store, config: Config, run_id: int, until: int, version: int, db_path: Path, pool: _Pool | None,
-    progress: Progress | None, total: int, folder: Path,
-) -> tuple[list[Path], list[PartTotals]]:
-    """Replay every user into scratch files in ``folder``, in user order; returns the files and their totals."""
-    if pool is None:
-        scratch = folder / "part-0.db"
-        tick = None if progress is None else (lambda users, events: progress(users, events, total))
-        return [scratch], [_replay_into(store, scratch, Engine(config), run_id, until, None, None, tick)]
-    return _replay_in_workers(store, run_id, until, version, db_path, pool, progress, total, folder)
+class _Merge:
+    """Copies scratch files into the run in range order, each ``seq`` shifted by the decisions before it."""
+
+    def __init__(self, store: Store, run_id: int) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.seq_base = 0
+
+    def __call__(self, scratch: Path, part: PartTotals) -> None:
+        merge_scratch(self.store, scratch, self.run_id, self.seq_base)
+        self.seq_base += part.decisions
+        scratch.unlink()
 
 
 def _replay_into(
@@ -285,7 +302,11 @@ def _init_worker(config: Config, users_done: Any, events_done: Any) -> None:
 
 
 def _run_job(job: _Job) -> PartTotals:
-    """Pool task: replay one user range from the database into a scratch file."""
+    """Pool task: replay one user range from the database into a scratch file.
+
+    A process reads all its ranges in one read transaction, begun with its first range and checked then to see
+    the parent's log (``log_version``): an import that commits during the replay is in none of its ranges. The
+    transaction ends when the process does, with the pool."""
     seen = [0, 0]
 
     def tick(users: int, events: int) -> None:
@@ -294,12 +315,22 @@ def _run_job(job: _Job) -> PartTotals:
                 counter.value += now - seen[index]
             seen[index] = now
 
-    with Store.open(job.db_path, create=False) as read, read.snapshot():
+    key = (job.db_path, job.run_id, job.version)
+    if _worker.get("read_key") != key:
+        if "read_key" in _worker:
+            _worker.pop("read_key")
+            _worker.pop("opened").close()
+        opened = ExitStack()
+        read = opened.enter_context(Store.open(job.db_path, create=False))
+        opened.enter_context(read.snapshot())
         if log_version(read) != job.version:
+            opened.close()
             raise CampaignConnectorError(
                 f"{job.db_path}: the event log changed while the replay was starting (an import committed); "
                 "nothing was stored (run the replay again)")
-        return _replay_into(read, Path(job.scratch), _worker["engine"], job.run_id, job.until, job.lo, job.hi, tick)
+        _worker.update(read=read, opened=opened, read_key=key)
+    return _replay_into(_worker["read"], Path(job.scratch), _worker["engine"], job.run_id, job.until, job.lo,
+                        job.hi, tick)
 
 
 class _Pool(NamedTuple):
@@ -334,10 +365,13 @@ def _worker_pool(config: Config, workers: int) -> Iterator[_Pool | None]:
 
 
 def _replay_in_workers(
-    store: Store, run_id: int, until: int, version: int, db_path: Path, pool: _Pool, progress: Progress | None,
-    total: int, folder: Path,
-) -> tuple[list[Path], list[PartTotals]]:
-    ranges = user_ranges(store, pool.workers)
+    run_id: int, until: int, version: int, db_path: Path, pool: _Pool, ranges: list[tuple[str | None, str | None]],
+    progress: Progress | None, total: int, folder: Path, merge: Callable[[Path, PartTotals], None],
+) -> list[PartTotals]:
+    """Replay each user range in the pool, and ``merge`` each range's scratch file, in range order, as soon as it
+    and the ranges before it are done (the merges overlap the later ranges' replay); returns the ranges' totals.
+
+    The caller holds no read transaction: merging writes to the database."""
 
     def report() -> None:
         if progress is not None:
@@ -346,20 +380,26 @@ def _replay_in_workers(
     jobs = [_Job(str(db_path), str(folder / f"part-{k}.db"), run_id, until, version, lo, hi)
             for k, (lo, hi) in enumerate(ranges)]
     futures = [pool.executor.submit(_run_job, job) for job in jobs]
-    pending: set[Future[PartTotals]] = set(futures)
-    while pending:
-        done, pending = wait(pending, timeout=0.2, return_when=FIRST_EXCEPTION)
-        report()
-        if any(future.exception() is not None for future in done):
-            pool.executor.shutdown(cancel_futures=True)
-            break
+    parts: list[PartTotals] = []
     try:
-        parts = [future.result() for future in futures]
+        while len(parts) < len(futures):
+            wait([futures[len(parts)]], timeout=0.2)
+            report()
+            for future in futures[len(parts):]:
+                if future.done() and future.exception() is not None:
+                    future.result()  # the first failure, wherever it is, ends the replay now
+            while len(parts) < len(futures) and futures[len(parts)].done():
+                part = futures[len(parts)].result()
+                merge(Path(jobs[len(parts)].scratch), part)
+                parts.append(part)
     except BrokenProcessPool as error:
         raise CampaignConnectorError(
             f"replay: a worker process ended unexpectedly ({error}); nothing was stored "
             "(run again, or with --workers 1)") from None
-    return [Path(job.scratch) for job in jobs], parts
+    except BaseException:
+        pool.executor.shutdown(cancel_futures=True)
+        raise
+    return parts
 
 
 # --------------------------------------------------------------------------------------------------

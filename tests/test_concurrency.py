@@ -136,3 +136,35 @@ def test_a_worker_that_sees_another_log_than_the_replay_started_with_stores_noth
     with pytest.raises(CampaignConnectorError, match="the event log changed while the replay was starting"):
         replay_module._run_job(job)
     assert not (tmp_path / "part.db").exists()
+
+
+def test_a_worker_reads_all_its_ranges_in_the_snapshot_of_its_first(tmp_path: Path) -> None:
+    """A worker process replays several user ranges in turn; an import that commits between two of them is in
+    neither, so the run holds one log whatever the timing."""
+    import multiprocessing
+
+    from campaign_connector import replay as replay_module
+
+    db = tmp_path / "t.db"
+    with Store.open(db) as store:
+        import_event_files(store, [clicks_csv(tmp_path / "a.csv", 20, "a")])
+        version = log_version(store)
+    replay_module._init_worker(load_config_text(NEWS_AND_FOLLOW_UP, "c.yaml"), multiprocessing.Value("q", 0),
+                               multiprocessing.Value("q", 0))
+    try:
+        first = replay_module._run_job(replay_module._Job(str(db), str(tmp_path / "p0.db"), 1, 2**62, version,
+                                                          None, "b"))
+        with Store.open(db) as store:
+            import_event_files(store, [clicks_csv(tmp_path / "b.csv", 5, "b")])
+        second = replay_module._run_job(replay_module._Job(str(db), str(tmp_path / "p1.db"), 1, 2**62, version,
+                                                           "b", None))
+        assert (first.events, second.events) == (20, 0)
+        # the next replay (another run) reads the log as it is now
+        with Store.open(db) as store:
+            now = log_version(store)
+        third = replay_module._run_job(replay_module._Job(str(db), str(tmp_path / "p2.db"), 2, 2**62, now,
+                                                          "b", None))
+        assert third.events == 5
+    finally:
+        replay_module._worker.pop("opened").close()
+        replay_module._worker.clear()

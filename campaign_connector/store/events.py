@@ -440,19 +440,25 @@ def user_ranges(store: Store, n: int) -> list[tuple[str | None, str | None]]:
 
     The first range starts at None (everything below) and the last ends at None (everything above), so the
     ranges cover every user_id; fewer than ``n`` come back when there are fewer users than ``n``. Each bound is
-    the user whose events include the k/n-th event in user order, found with an ``OFFSET`` over the
-    events table's ``(user_id, time, seq)`` key (SQLite skips rows without handing them to Python).
+    about the user whose events include the k/n-th event in user order, found with an ``OFFSET`` over the
+    events table's ``(user_id, time, seq)`` key (SQLite skips rows without handing them to Python) that starts
+    at the bound before it, so that all bounds together step over the log once. (Counted from the previous
+    bound's first event, a bound falls at most that user's event count short of the k/n-th event.)
     """
     total = store.conn.execute("SELECT count(*) FROM events").fetchone()[0]
     if n <= 1 or total == 0:
         return [(None, None)]
     first = store.conn.execute("SELECT min(user_id) FROM events").fetchone()[0]
     bounds: list[str] = []
+    anchor, at = first, 0  # a user, and where (at most) its first event is
     for k in range(1, n):
-        (user_id,) = store.conn.execute("SELECT user_id FROM events ORDER BY user_id LIMIT 1 OFFSET ?",
-                                        (total * k // n,)).fetchone()
-        if user_id > (bounds[-1] if bounds else first):
+        target = total * k // n
+        (user_id,) = store.conn.execute(
+            "SELECT user_id FROM events WHERE user_id >= ? ORDER BY user_id LIMIT 1 OFFSET ?",
+            (anchor, target - at)).fetchone()
+        if user_id > anchor:
             bounds.append(user_id)
+            anchor, at = user_id, target
     edges: list[str | None] = [None, *bounds, None]
     return list(zip(edges[:-1], edges[1:], strict=True))
 
