@@ -392,6 +392,7 @@ def _replay_in_workers(
                 part = futures[len(parts)].result()
                 merge(Path(jobs[len(parts)].scratch), part)
                 parts.append(part)
+        report()
     except BrokenProcessPool as error:
         raise CampaignConnectorError(
             f"replay: a worker process ended unexpectedly ({error}); nothing was stored "
