@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from campaign_connector.importer import import_event_rows, import_user_rows
@@ -162,3 +164,24 @@ def test_last_event_time_and_count_events(store: Store) -> None:
     assert count_events(store, T("2026-01-01T00:00:00Z")) == 3
     with Store.open(":memory:") as empty:
         assert log_state(empty)[1] is None
+
+
+def test_the_files_the_tool_creates_use_its_page_size_and_older_databases_keep_theirs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import campaign_connector.store as store_module
+    from campaign_connector.store import PAGE_SIZE
+    from campaign_connector.store.runs import open_scratch
+
+    with Store.open(tmp_path / "new.db") as new:
+        import_event_rows(new, [ev("a", "2026-01-01T00:00:00Z")])
+        assert new.conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE == 16384
+    scratch = open_scratch(tmp_path / "scratch.db")
+    assert scratch.conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE
+    scratch.close()
+    with monkeypatch.context() as before:  # a database made by a version that left SQLite's default
+        before.setattr(store_module, "PAGE_SIZE", 4096)
+        Store.open(tmp_path / "old.db").close()
+    with Store.open(tmp_path / "old.db") as reopened:
+        import_event_rows(reopened, [ev("a", "2026-01-01T00:00:00Z"), ev("b", "2026-01-01T00:00:00Z")])
+        assert reopened.conn.execute("PRAGMA page_size").fetchone()[0] == 4096
+        assert count_events(reopened, None) == 2

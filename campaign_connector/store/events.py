@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from campaign_connector.model import Event, UserProfile
-from campaign_connector.store import Store, describe_sqlite_error
+from campaign_connector.store import PAGE_SIZE, Store, describe_sqlite_error
 from campaign_connector.timeutil import DAY_MS
 
 #: The columns an import writes, in the order of the importer's prepared tuples.
@@ -152,7 +152,8 @@ class Staging:
                 elif task == "open":
                     conn = adbc_driver_sqlite.dbapi.connect(str(self.path), autocommit=True)
                     cursor = conn.cursor()
-                    for statement in ("PRAGMA journal_mode = OFF", "PRAGMA synchronous = OFF", "BEGIN",
+                    for statement in (f"PRAGMA page_size = {PAGE_SIZE}", "PRAGMA journal_mode = OFF",
+                                      "PRAGMA synchronous = OFF", "BEGIN",
                                       f"CREATE TABLE events ({', '.join(EVENT_COLUMNS)})"):
                         cursor.execute(statement)
                 elif task == "ingest":

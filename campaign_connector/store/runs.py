@@ -24,7 +24,7 @@ from typing import Any
 from campaign_connector.errors import StoreError
 from campaign_connector.model import Conversion, Decision, RunInfo
 from campaign_connector.names import known_names
-from campaign_connector.store import Store, describe_sqlite_error
+from campaign_connector.store import PAGE_SIZE, Store, describe_sqlite_error
 
 _COLUMNS = (
     "id, name, status, created_at, config_path, config_text, config_hash, log_fingerprint, engine_version, "
@@ -280,6 +280,7 @@ def open_scratch(path: Path) -> Store:
     any failure."""
     try:
         conn = sqlite3.connect(str(path), isolation_level=None)
+        conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         conn.execute("PRAGMA journal_mode = OFF")
         conn.execute("PRAGMA synchronous = OFF")
         conn.execute("CREATE TABLE decisions (run_id, seq, user_id, campaign, status, reason, detail, trigger, "
