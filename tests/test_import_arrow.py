@@ -29,6 +29,8 @@ from campaign_connector.importer import (
     run,
     summary_lines,
 )
+from campaign_connector.importer.normalize import content_hashes
+from campaign_connector.importer.rows import hash_text
 from campaign_connector.store import Store
 from campaign_connector.store.events import iter_timelines
 from campaign_connector.store.schema import MIGRATIONS, SCHEMA_VERSION
@@ -439,3 +441,10 @@ def test_a_staging_thread_that_cannot_start_its_driver_fails_the_import_instead_
     monkeypatch.setattr(builtins, "__import__", no_driver)
     with pytest.raises(ImportError, match="adbc_driver_sqlite"):
         Staging()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(st.characters(blacklist_categories=("Cs",)), max_size=300), max_size=40))
+def test_the_batch_content_hash_is_the_row_rules_hash(texts: list[str]) -> None:
+    """Short and multi-block texts, any characters, none at all: the same ids as ``rows.hash_text``."""
+    assert content_hashes(pa.array(texts, pa.string())).to_pylist() == [hash_text(text) for text in texts]
