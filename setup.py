@@ -82,7 +82,7 @@ BUILDS = {"bdist_wheel", "build", "build_ext", "install", "develop", "editable_w
 def _compile_engine() -> bool:
     if os.environ.get("CAMPAIGN_CONNECTOR_PURE") == "1" or not BUILDS & set(sys.argv[1:]):
         return False
-    editable = "editable_wheel" in sys.argv  # setuptools' PEP 660 build runs this command
+    editable = bool({"editable_wheel", "develop"} & set(sys.argv))  # PEP 660 editable, and the legacy one
     return not editable or os.environ.get("CAMPAIGN_CONNECTOR_COMPILE") == "1"
 
 
@@ -94,15 +94,17 @@ def _engine_extensions() -> list[Extension]:
     except ImportError as error:
         _warn(f"mypyc is not available ({error})")
         return []
+    # MYPYC_OPT_LEVEL: the C compiler's optimisation level, as mypyc's own command reads it (default 3)
+    options: dict[str, str] = {"opt_level": os.environ.get("MYPYC_OPT_LEVEL", "3"), "debug_level": "0"}
+    if "group_name" in inspect.signature(mypycify).parameters:
+        # mypyc's runtime for the group, inside the package (by default a top-level module named by a hash,
+        # which an editable install's finder does not see)
+        options["group_name"] = "campaign_connector.engine._compiled"
+    # The build environment has none of the dependencies' type stubs: an ignore that the lint extra's mypy
+    # needs (and checks) is unused here, and their values are Any.
+    relaxed = ["--no-warn-unused-ignores", "--no-warn-return-any"]
     try:
-        # The build environment has none of the dependencies' type stubs: an ignore that the lint extra's
-        # mypy needs (and checks) is unused here, and their values are Any.
-        options: dict[str, str] = {"opt_level": "3", "debug_level": "0"}
-        if "group_name" in inspect.signature(mypycify).parameters:
-            # mypyc's runtime for the group, inside the package (by default a top-level module named by a
-            # hash, which an editable install's finder does not see)
-            options["group_name"] = "campaign_connector.engine._compiled"
-        return list(mypycify(["--no-warn-unused-ignores", "--no-warn-return-any", *ENGINE], **options))
+        return list(mypycify([*relaxed, *ENGINE], **options))
     except (Exception, SystemExit) as error:  # mypyc reports a type error by exiting
         _warn(f"mypyc could not translate the engine ({error})")
         return []
