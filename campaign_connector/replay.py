@@ -163,7 +163,7 @@ def run_replay(
                 with store.snapshot():
                     # One view of the log for the horizon, the fingerprint and every event read: an import that
                     # commits meanwhile is wholly in this run or wholly out of it (workers check they see the same).
-                    fingerprint, last = log_state(store)
+                    fingerprint, last, stored = log_state(store)
                     version = log_version(store)
                     horizon = until if until is not None else last
                     total = count_events(store, horizon) if progress is not None and horizon is not None else 0
@@ -172,7 +172,7 @@ def run_replay(
                         tick = None if progress is None else (lambda users, events: progress(users, events, total))
                         parts = [_replay_into(store, scratch, Engine(config), run.id, horizon, None, None, tick)]
                     elif horizon is not None and pool is not None:
-                        ranges = user_ranges(store, pool.workers * RANGES_PER_WORKER)
+                        ranges = user_ranges(store, pool.workers * RANGES_PER_WORKER, stored)
                 if horizon is None:
                     parts = []
                 elif pool is None:

@@ -96,6 +96,7 @@ def test_profiles_are_matched_inside_a_range(store: Store) -> None:
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 10])
 def test_user_ranges_cover_every_user_once_in_order(store: Store, n: int) -> None:
     ranges = user_ranges(store, n)
+    assert user_ranges(store, n, log_state(store).events) == ranges  # the count a replay already has
     assert 1 <= len(ranges) <= n
     assert ranges[0][0] is None and ranges[-1][1] is None
     assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False))
@@ -159,11 +160,11 @@ def test_fingerprint_of_a_log_whose_times_add_up_past_64_bits() -> None:
 
 
 def test_last_event_time_and_count_events(store: Store) -> None:
-    assert log_state(store) == (log_fingerprint(store), T("2026-01-05T00:00:00Z"))
+    assert log_state(store) == (log_fingerprint(store), T("2026-01-05T00:00:00Z"), 6)
     assert count_events(store, None) == 6
     assert count_events(store, T("2026-01-01T00:00:00Z")) == 3
     with Store.open(":memory:") as empty:
-        assert log_state(empty)[1] is None
+        assert log_state(empty)[1:] == (None, 0)
 
 
 def test_the_files_the_tool_creates_use_its_page_size_and_older_databases_keep_theirs(

@@ -30,7 +30,7 @@ from datetime import UTC, datetime
 from itertools import groupby
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from campaign_connector.model import Event, UserProfile
 from campaign_connector.store import PAGE_SIZE, Store, describe_sqlite_error
@@ -436,7 +436,7 @@ def load_timeline(store: Store, user_id: str, until: int | None) -> tuple[list[E
     return events_from_rows(rows), (profile_from_row(found) if found else None)
 
 
-def user_ranges(store: Store, n: int) -> list[tuple[str | None, str | None]]:
+def user_ranges(store: Store, n: int, events: int | None = None) -> list[tuple[str | None, str | None]]:
     """Split users into at most ``n`` contiguous ``[lo, hi)`` user_id ranges of similar event counts.
 
     The first range starts at None (everything below) and the last ends at None (everything above), so the
@@ -444,9 +444,10 @@ def user_ranges(store: Store, n: int) -> list[tuple[str | None, str | None]]:
     about the user whose events include the k/n-th event in user order, found with an ``OFFSET`` over the
     events table's ``(user_id, time, seq)`` key (SQLite skips rows without handing them to Python) that starts
     at the bound before it, so that all bounds together step over the log once. (Counted from the previous
-    bound's first event, a bound falls at most that user's event count short of the k/n-th event.)
+    bound's first event, a bound falls at most that user's event count short of the k/n-th event.) ``events``
+    is the count of stored events when the caller has it (``log_state``); else it is counted here.
     """
-    total = store.conn.execute("SELECT count(*) FROM events").fetchone()[0]
+    total = store.conn.execute("SELECT count(*) FROM events").fetchone()[0] if events is None else events
     if n <= 1 or total == 0:
         return [(None, None)]
     first = store.conn.execute("SELECT min(user_id) FROM events").fetchone()[0]
@@ -474,8 +475,19 @@ def log_fingerprint(store: Store) -> str:
     return log_state(store)[0]
 
 
-def log_state(store: Store) -> tuple[str, int | None]:
-    """``log_fingerprint`` and ``last_event_time`` from one pass over the events (a replay needs both)."""
+class LogState(NamedTuple):
+    """What a replay reads of the log before it starts, from one pass over the events."""
+
+    fingerprint: str
+    """``log_fingerprint``."""
+    last: int | None
+    """The last event's time (ms), None for an empty log."""
+    events: int
+    """Events stored."""
+
+
+def log_state(store: Store) -> LogState:
+    """``log_fingerprint``, the last event's time and the count of events from one pass over the events."""
     count, total, max_seq, last = store.conn.execute(
         f"SELECT count(*), coalesce(sum(time % {DAY_MS}), 0), coalesce(max(seq), 0), max(time) FROM events"
     ).fetchone()
@@ -483,7 +495,8 @@ def log_state(store: Store) -> tuple[str, int | None]:
     users_import = store.conn.execute(
         "SELECT coalesce(max(id), 0) FROM imports WHERE kind = 'users' AND stored > 0"
     ).fetchone()[0]
-    return f"events={count}/{max_seq}/{total};users={users}/{users_import}", None if last is None else int(last)
+    return LogState(f"events={count}/{max_seq}/{total};users={users}/{users_import}",
+                    None if last is None else int(last), int(count))
 
 
 def log_version(store: Store) -> int:
