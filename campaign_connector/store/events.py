@@ -11,7 +11,8 @@ lie together on disk in replay order, after every import.
 Read side (the replay's): ``iter_timelines`` streams users in ``user_id`` order with one cursor over the
 table's key, merged with the users table, and never holds the whole log; ``user_ranges``
 splits users into contiguous ranges of similar event counts for workers; ``load_timeline``,
-``log_state`` (the fingerprint and the last event's time), ``log_version`` and ``count_events`` answer the rest.
+``log_state`` (the fingerprint, the last event's time and the count), ``log_version`` and ``count_events`` answer the
+rest.
 """
 
 from __future__ import annotations
