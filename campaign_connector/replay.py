@@ -321,13 +321,16 @@ def _run_job(job: _Job) -> PartTotals:
             _worker.pop("read_key")
             _worker.pop("opened").close()
         opened = ExitStack()
-        read = opened.enter_context(Store.open(job.db_path, create=False))
-        opened.enter_context(read.snapshot())
-        if log_version(read) != job.version:
+        try:
+            read = opened.enter_context(Store.open(job.db_path, create=False))
+            opened.enter_context(read.snapshot())
+            if log_version(read) != job.version:
+                raise CampaignConnectorError(
+                    f"{job.db_path}: the event log changed while the replay was starting (an import committed); "
+                    "nothing was stored (run the replay again)")
+        except BaseException:
             opened.close()
-            raise CampaignConnectorError(
-                f"{job.db_path}: the event log changed while the replay was starting (an import committed); "
-                "nothing was stored (run the replay again)")
+            raise
         _worker.update(read=read, opened=opened, read_key=key)
     return _replay_into(_worker["read"], Path(job.scratch), _worker["engine"], job.run_id, job.until, job.lo,
                         job.hi, tick)
@@ -379,9 +382,9 @@ def _replay_in_workers(
 
     jobs = [_Job(str(db_path), str(folder / f"part-{k}.db"), run_id, until, version, lo, hi)
             for k, (lo, hi) in enumerate(ranges)]
-    futures = [pool.executor.submit(_run_job, job) for job in jobs]
     parts: list[PartTotals] = []
     try:
+        futures = [pool.executor.submit(_run_job, job) for job in jobs]  # a pool broken at start fails here
         while len(parts) < len(futures):
             wait([futures[len(parts)]], timeout=0.2)
             report()

@@ -470,3 +470,25 @@ def test_replay_of_an_empty_log_says_so(tmp_path: Path) -> None:
     assert result.stdout == "run-1\n"
     assert "The event log is empty: stored run run-1 with no decisions" in result.stderr
 
+
+
+def _die_on_start() -> None:
+    """A worker initializer whose process ends at once, as a worker killed by the system would."""
+    os._exit(3)
+
+
+@pytest.mark.slow
+def test_a_worker_that_dies_is_a_clear_error_not_a_hang(tmp_path: Path) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from campaign_connector.errors import CampaignConnectorError
+
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(2, mp_context=context, initializer=_die_on_start) as executor:
+        pool = replay_module._Pool(executor, 2, context.Value("q", 0), context.Value("q", 0))
+        merged: list[Path] = []
+        with pytest.raises(CampaignConnectorError, match="a worker process ended unexpectedly.*--workers 1"):
+            replay_module._replay_in_workers(1, 2**62, 1, tmp_path / "t.db", pool, [(None, "m"), ("m", None)],
+                                             None, 0, tmp_path, lambda scratch, part: merged.append(scratch))
+        assert merged == []
