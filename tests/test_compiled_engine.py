@@ -22,12 +22,12 @@ ROOT = Path(__file__).resolve().parent.parent
 SETUP = runpy.run_path(str(ROOT / "setup.py"), run_name="setup_under_test")
 
 #: The behaviour tests run again on the compiled engine: the engine's rules, cross-user rules, the shipped
-#: scenarios and the replay driver (which calls the engine from the store's timelines).
+#: scenarios (replayed from a store, as the command does) and a replay split over worker processes.
 BEHAVIOUR = [
     *sorted(str(path.relative_to(ROOT)) for path in (ROOT / "tests").glob("test_engine_*.py")),
     "tests/test_crossuser.py",
     "tests/test_scenarios_shipped.py",
-    "tests/test_replay.py",
+    "tests/test_replay.py::test_workers_give_the_same_decisions_as_one_worker",
 ]
 
 
